@@ -1,0 +1,61 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { prepareStatement } from '../src/backend/prepare.js';
+import type { Config } from '../src/config.js';
+import { SqlgateError } from '../src/errors.js';
+import { clientSignal } from '../src/query/client-signal.js';
+import { execOptions } from '../src/query/exec-options.js';
+import {
+  errorResponses,
+  ParamsSchema,
+  QueryResultSchema,
+  STATEMENT_ERROR_STATUSES,
+  StatementOptionsSchema,
+} from './schemas.js';
+
+export const ExecuteBodySchema = Type.Object(
+  {
+    sql: Type.String({ minLength: 1, description: 'One SQL statement.' }),
+    params: Type.Optional(ParamsSchema),
+    options: Type.Optional(StatementOptionsSchema),
+    backend: Type.Optional(
+      Type.String({ minLength: 1, description: 'Backend name; the default when omitted.' }),
+    ),
+    session: Type.Optional(
+      Type.String({ minLength: 1, description: 'Run inside this session (same as the session route).' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ sql: 'SELECT id, email FROM users WHERE id = :id', params: { id: 1 } }],
+  },
+);
+
+/** POST /v1/execute: one statement in autocommit on a pooled connection (or inside a session). */
+const executeRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  app.post(
+    '/v1/execute',
+    {
+      schema: {
+        summary: 'Run one statement',
+        description: 'Runs one statement in autocommit, or inside `session` when given.',
+        tags: ['statements'],
+        body: ExecuteBodySchema,
+        response: { 200: QueryResultSchema, ...errorResponses(...STATEMENT_ERROR_STATUSES) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.session !== undefined) {
+        throw new SqlgateError('SESSION_NOT_FOUND', 'no such session');
+      }
+      const backend = app.backends.get(body.backend);
+      const stmt = prepareStatement(backend.dialect, body.sql, body.params);
+      const opts = execOptions(config.limits, body.options, clientSignal(reply));
+      request.log.debug({ backend: backend.name, sql: body.sql }, 'execute');
+      return backend.execute(stmt, opts);
+    },
+  );
+};
+
+export default executeRoute;

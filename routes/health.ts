@@ -1,0 +1,89 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+
+const ReadySchema = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable'), Type.Literal('draining')]),
+  backends: Type.Record(
+    Type.String(),
+    Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
+  ),
+});
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set when shutdown starts: /readyz turns 503 so load balancers stop sending traffic. */
+    draining: boolean;
+  }
+}
+
+/** GET /healthz (the process answers) and GET /readyz (every backend pings within a timeout). */
+const healthRoute: FastifyPluginAsyncTypebox<{ pingTimeoutMs?: number }> = async (app, opts) => {
+  const pingTimeoutMs = opts.pingTimeoutMs ?? 1500;
+  if (!app.hasDecorator('draining')) app.decorate('draining', false);
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness',
+        tags: ['health'],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+      logLevel: 'warn',
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness',
+        description: 'Pings every backend; 503 names the ones that failed, and while the server drains.',
+        tags: ['health'],
+        response: { 200: ReadySchema, 503: ReadySchema },
+      },
+      logLevel: 'warn',
+    },
+    async (_request, reply) => {
+      const entries = await Promise.all(
+        app.backends.all().map(async (b) => {
+          try {
+            await withTimeout(b.ping(pingTimeoutMs), pingTimeoutMs);
+            return [b.name, { ok: true }] as const;
+          } catch (err) {
+            return [
+              b.name,
+              { ok: false, error: (err as { code?: string }).code ?? 'BACKEND_UNAVAILABLE' },
+            ] as const;
+          }
+        }),
+      );
+      const backends = Object.fromEntries(entries);
+      const allOk = entries.every(([, v]) => v.ok);
+      const status = app.draining ? 'draining' : allOk ? 'ready' : 'unavailable';
+      return reply.code(status === 'ready' ? 200 : 503).send({ status, backends });
+    },
+  );
+};
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(
+      () => reject(Object.assign(new Error('ping timed out'), { code: 'BACKEND_UNAVAILABLE' })),
+      ms,
+    );
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+export default healthRoute;

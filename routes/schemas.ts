@@ -1,0 +1,131 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+import { ISOLATION_LEVELS } from '../src/backend/dialect.js';
+import { GENERIC_TYPES } from '../src/backend/types.js';
+import { ERROR_CODES } from '../src/errors.js';
+
+/** TypeBox schemas shared by the route plugins; they are also the OpenAPI components. */
+
+export const GenericTypeSchema = Type.Union(
+  GENERIC_TYPES.map((t) => Type.Literal(t)),
+  { $id: 'GenericType', description: 'A database-independent column type.' },
+);
+
+export const IsolationLevelSchema = Type.Union(
+  ISOLATION_LEVELS.map((l) => Type.Literal(l)),
+  { description: 'Transaction isolation level; a backend that lacks it answers UNSUPPORTED_FEATURE.' },
+);
+
+export const ParamsSchema = Type.Union(
+  [Type.Array(Type.Unknown()), Type.Record(Type.String(), Type.Unknown())],
+  {
+    description:
+      'Positional params (an array, native placeholders) or named params (an object, `:name` placeholders). ' +
+      'Values: null, boolean, number, string, array, object (JSON), or a tagged value `{"$type": "BIGINT", "value": "..."}`.',
+  },
+);
+
+export const StatementOptionsSchema = Type.Object(
+  {
+    rowMode: Type.Optional(
+      Type.Union([Type.Literal('object'), Type.Literal('array')], { default: 'object' }),
+    ),
+    int64: Type.Optional(Type.Union([Type.Literal('string'), Type.Literal('number')], { default: 'string' })),
+    columnTypes: Type.Optional(Type.Record(Type.String(), GenericTypeSchema)),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxRows: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const StatementSchema = Type.Object(
+  {
+    sql: Type.String({ minLength: 1 }),
+    params: Type.Optional(ParamsSchema),
+    options: Type.Optional(StatementOptionsSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ColumnSchema = Type.Object({
+  name: Type.String(),
+  type: GenericTypeSchema,
+  dbType: Type.String(),
+  nullable: Type.Union([Type.Boolean(), Type.Null()]),
+});
+
+export const QueryResultSchema = Type.Object(
+  {
+    columns: Type.Array(ColumnSchema),
+    rows: Type.Array(Type.Unknown()),
+    rowCount: Type.Integer(),
+    affectedRows: Type.Integer(),
+    lastInsertId: Type.Union([Type.String(), Type.Number(), Type.Null()]),
+    command: Type.String(),
+    durationMs: Type.Number(),
+  },
+  {
+    $id: 'QueryResult',
+    examples: [
+      {
+        columns: [{ name: 'id', type: 'BIGINT', dbType: 'int8', nullable: false }],
+        rows: [{ id: '1' }],
+        rowCount: 1,
+        affectedRows: 0,
+        lastInsertId: null,
+        command: 'SELECT',
+        durationMs: 0.41,
+      },
+    ],
+  },
+);
+
+const codes = Object.keys(ERROR_CODES) as Array<keyof typeof ERROR_CODES>;
+
+export const ErrorBodySchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.Union(codes.map((c) => Type.Literal(c))),
+      message: Type.String(),
+      class: Type.Union([Type.String(), Type.Null()]),
+      retryable: Type.Boolean(),
+      sqlState: Type.Optional(Type.String()),
+      dbCode: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+      detail: Type.Optional(Type.String()),
+      hint: Type.Optional(Type.String()),
+      position: Type.Optional(Type.Integer()),
+      constraint: Type.Optional(Type.String()),
+      table: Type.Optional(Type.String()),
+      column: Type.Optional(Type.String()),
+      statementIndex: Type.Optional(Type.Integer()),
+      backend: Type.Optional(Type.String()),
+      requestId: Type.String(),
+    }),
+  },
+  {
+    $id: 'ErrorBody',
+    examples: [
+      {
+        error: {
+          code: 'UNIQUE_VIOLATION',
+          message: 'duplicate key value violates unique constraint "users_email_key"',
+          class: 'IntegrityError',
+          retryable: false,
+          sqlState: '23505',
+          constraint: 'users_email_key',
+          backend: 'main',
+          requestId: 'req-1',
+        },
+      },
+    ],
+  },
+);
+
+/** Response schemas for every error status a route can answer with. */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {};
+  for (const s of statuses) out[s] = ErrorBodySchema;
+  return out;
+}
+
+/** The error statuses any statement-running route can produce. */
+export const STATEMENT_ERROR_STATUSES = [400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503, 504];

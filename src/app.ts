@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import backendsRoute from '../routes/backends.js';
+import executeRoute from '../routes/execute.js';
+import healthRoute from '../routes/health.js';
+import type { Config } from './config.js';
+import backendsPlugin from './plugins/backends.js';
+import errorHandlerPlugin from './plugins/error-handler.js';
+
+export interface BuildOptions {
+  /** A pino logger config or instance; defaults to the configured level. Tests pass a capturing stream. */
+  logger?: FastifyServerOptions['logger'];
+  loggerInstance?: FastifyServerOptions['loggerInstance'];
+}
+
+/** Log paths that may hold secrets or params; pino replaces them with "[redacted]". */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'params',
+  'body.params',
+  'url',
+  'password',
+  '*.password',
+  'connectionString',
+  '*.connectionString',
+];
+
+/** Builds the Fastify app with every plugin and route registered. Never listens. */
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const logger =
+    opts.loggerInstance === undefined
+      ? (opts.logger ?? {
+          level: config.logging.level,
+          redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+        })
+      : undefined;
+  const app = Fastify({
+    ...(logger !== undefined ? { logger } : {}),
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : {}),
+    bodyLimit: config.server.bodyLimit,
+    trustProxy: config.server.trustProxy,
+    requestTimeout: config.server.requestTimeoutMs,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Keep the raw JSON parser strict: no __proto__ / constructor.prototype pollution.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorHandlerPlugin);
+  await app.register(backendsPlugin, { config });
+  await app.register(healthRoute);
+  await app.register(executeRoute, { config });
+  await app.register(backendsRoute);
+  return app;
+}

@@ -1,0 +1,63 @@
+import type { LexerOptions } from './sql-lexer.js';
+import type { GenericType } from './types.js';
+
+/** The isolation levels a client may ask for; anything else is refused before reaching SQL. */
+export const ISOLATION_LEVELS = [
+  'READ UNCOMMITTED',
+  'READ COMMITTED',
+  'REPEATABLE READ',
+  'SERIALIZABLE',
+] as const;
+export type IsolationLevel = (typeof ISOLATION_LEVELS)[number];
+
+/** How a dialect writes positional placeholders. */
+export type PlaceholderStyle = 'dollar' | 'question';
+
+/** What a database can do; routes and sessions branch on these flags, never on the driver name. */
+export interface DialectCapabilities {
+  /** `INSERT ... RETURNING` is supported. */
+  returning: boolean;
+  /** SAVEPOINT / ROLLBACK TO / RELEASE are supported. */
+  savepoints: boolean;
+  /** Isolation levels that `begin` accepts; others fail with UNSUPPORTED_FEATURE. */
+  isolationLevels: readonly IsolationLevel[];
+  /** `begin({ readOnly: true })` is enforced by the database. */
+  readOnlyTransactions: boolean;
+  /** `begin({ deferrable: true })` is meaningful (PostgreSQL SERIALIZABLE READ ONLY DEFERRABLE). */
+  deferrable: boolean;
+  /** DDL takes part in transactions (rolled back with them). MySQL commits implicitly. */
+  transactionalDdl: boolean;
+  /** Array parameters and ARRAY result columns are native. */
+  arrays: boolean;
+  /** `$1`-style numbered placeholders that may repeat; otherwise `?` in order. */
+  placeholderStyle: PlaceholderStyle;
+}
+
+/**
+ * The per-database SQL knowledge: placeholders, quoting, capability flags and transaction SQL.
+ * A Dialect is pure (no I/O), so it is unit-testable without a database.
+ */
+export interface Dialect {
+  /** `postgres` | `mysql` | `sqlite`. */
+  readonly name: string;
+  readonly capabilities: DialectCapabilities;
+  /** How the shared SQL scanner reads this dialect (quotes, comments, placeholders). */
+  readonly lexer: LexerOptions;
+  /** The native placeholder for the i-th (0-based) parameter: `$1` on PostgreSQL, `?` elsewhere. */
+  placeholder(index: number): string;
+  /** Quotes an identifier (savepoint names, table names) so it is never interpreted as SQL. */
+  quoteIdentifier(name: string): string;
+  /**
+   * SQL that starts a transaction with the given options (checked against capabilities first), and SQL to run
+   * after it ends (SQLite restores `query_only`).
+   */
+  beginSql(opts: BeginOptions): { begin: string[]; end: string[] };
+  /** DDL type name for a generic type (the TypeMapper's other direction). */
+  ddlType(type: GenericType): string;
+}
+
+export interface BeginOptions {
+  isolationLevel?: IsolationLevel;
+  readOnly?: boolean;
+  deferrable?: boolean;
+}

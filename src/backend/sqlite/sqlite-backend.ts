@@ -1,0 +1,229 @@
+import { SqlgateError } from '../../errors.js';
+import type { BackendConfig } from '../create-backend.js';
+import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
+import type { ExecOptions, QueryResult, Statement } from '../types.js';
+import { type ConnectionOwner, SqliteConnection } from './sqlite-connection.js';
+import { SqliteDialect } from './sqlite-dialect.js';
+
+interface Waiter {
+  resolve: (c: SqliteConnection) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A pool of worker-thread connections to one SQLite file. WAL lets readers run beside the one writer;
+ * writers queue on SQLite's own lock for busy_timeout, then fail with LOCK_TIMEOUT. `:memory:` databases
+ * are private to a connection, so their pool holds exactly one.
+ */
+class SqlitePool implements ConnectionOwner {
+  private readonly idle: SqliteConnection[] = [];
+  private readonly all = new Set<SqliteConnection>();
+  private readonly waiters: Waiter[] = [];
+  private opening = 0;
+  private closing = false;
+
+  constructor(
+    private readonly backend: SqliteBackend,
+    private readonly readonly: boolean,
+    readonly max: number,
+  ) {}
+
+  private open(): Promise<SqliteConnection> {
+    const c = this.backend.config;
+    return SqliteConnection.open(this.backend.dialect, this.backend.name, this, {
+      filename: c.database ?? ':memory:',
+      readonly: this.readonly,
+      busyTimeoutMs: c.busyTimeoutMs,
+    });
+  }
+
+  async acquire(): Promise<SqliteConnection> {
+    if (this.closing)
+      throw new SqlgateError('BACKEND_UNAVAILABLE', 'the backend is shutting down', {
+        backend: this.backend.name,
+      });
+    const ready = this.idle.pop();
+    if (ready) return ready;
+    if (this.all.size + this.opening < this.max) {
+      this.opening++;
+      try {
+        const conn = await this.open();
+        this.all.add(conn);
+        return conn;
+      } catch (err) {
+        throw err instanceof SqlgateError
+          ? err
+          : new SqlgateError(
+              'BACKEND_UNAVAILABLE',
+              'could not open the SQLite database',
+              { backend: this.backend.name },
+              { cause: err },
+            );
+      } finally {
+        this.opening--;
+      }
+    }
+    const timeoutMs = this.backend.config.pool.acquireTimeoutMs;
+    return new Promise<SqliteConnection>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(
+            new SqlgateError('OVERLOADED', `no SQLite connection became free within ${timeoutMs} ms`, {
+              backend: this.backend.name,
+              retryAfter: 1,
+            }),
+          );
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  async giveBack(conn: SqliteConnection, fullReset: boolean): Promise<void> {
+    if (fullReset) {
+      try {
+        await conn.reset();
+      } catch {
+        await conn.destroy();
+        return;
+      }
+    }
+    if (conn.isClosed) return;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(conn);
+    } else {
+      this.idle.push(conn);
+    }
+  }
+
+  forget(conn: SqliteConnection): void {
+    this.all.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    // A waiter may now get a fresh connection in the freed slot.
+    const waiter = this.waiters.shift();
+    if (waiter && !this.closing) {
+      clearTimeout(waiter.timer);
+      this.acquire().then(waiter.resolve, waiter.reject);
+    }
+  }
+
+  stats(): PoolStats {
+    return {
+      total: this.all.size,
+      idle: this.idle.length,
+      inUse: this.all.size - this.idle.length,
+      waiting: this.waiters.length,
+      max: this.max,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(
+        new SqlgateError('BACKEND_UNAVAILABLE', 'the backend is shutting down', {
+          backend: this.backend.name,
+        }),
+      );
+    }
+    await Promise.all([...this.all].map((c) => c.destroy()));
+    this.all.clear();
+    this.idle.length = 0;
+  }
+}
+
+export class SqliteBackend implements StorageBackend {
+  readonly driver = 'sqlite';
+  readonly dialect = new SqliteDialect();
+  readonly name: string;
+  private readonly pool: SqlitePool;
+  private readOnlyPool: SqlitePool | undefined;
+
+  constructor(readonly config: BackendConfig) {
+    this.name = config.name;
+    const memory = !config.database || config.database === ':memory:';
+    this.pool = new SqlitePool(this, false, memory ? 1 : config.pool.max);
+  }
+
+  get inMemory(): boolean {
+    return !this.config.database || this.config.database === ':memory:';
+  }
+
+  async connect(): Promise<void> {
+    const conn = await this.pool.acquire();
+    await conn.releaseQuick();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.pool.close();
+    await this.readOnlyPool?.close();
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    const conn = await this.pool.acquire();
+    try {
+      await conn.execute(
+        { sql: 'SELECT 1', params: [] },
+        {
+          rowMode: 'array',
+          int64: 'string',
+          timeoutMs,
+          maxRows: 1,
+          maxResponseBytes: 1024,
+        },
+      );
+    } finally {
+      await conn.releaseQuick();
+    }
+  }
+
+  async serverInfo(): Promise<ServerInfo> {
+    const conn = await this.pool.acquire();
+    try {
+      return { version: `SQLite ${await conn.version()}` };
+    } finally {
+      await conn.releaseQuick();
+    }
+  }
+
+  async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
+    const conn = await this.pool.acquire();
+    try {
+      return await conn.execute(stmt, opts);
+    } finally {
+      await conn.releaseQuick();
+    }
+  }
+
+  /**
+   * A pinned connection. Read-only ones are opened with SQLITE_OPEN_READONLY, which no SQL (not even
+   * `PRAGMA query_only = OFF`) can undo; an in-memory database cannot be shared that way and refuses.
+   */
+  async acquire(opts: AcquireOptions = {}): Promise<SqliteConnection> {
+    if (!opts.readOnly) return this.pool.acquire();
+    if (this.inMemory) {
+      throw new SqlgateError(
+        'UNSUPPORTED_FEATURE',
+        'read-only connections need a file database, not :memory:',
+        {
+          backend: this.name,
+        },
+      );
+    }
+    this.readOnlyPool ??= new SqlitePool(this, true, this.config.pool.max);
+    return this.readOnlyPool.acquire();
+  }
+
+  poolStats(): PoolStats {
+    return this.pool.stats();
+  }
+}

@@ -1,0 +1,224 @@
+import { Worker } from 'node:worker_threads';
+import { ERROR_CODES, type ErrorCode, SqlgateError } from '../../errors.js';
+import type { Dialect } from '../dialect.js';
+import type { Connection, TxStatus } from '../storage-backend.js';
+import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
+import { mapSqliteError } from './sqlite-errors.js';
+import type { WorkerExecOptions, WorkerInit, WorkerRequest, WorkerResponse } from './sqlite-worker.js';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Under vitest/tsx the sources are .ts and the worker needs the tsx loader; the build runs plain .js. */
+const workerFile = import.meta.url.endsWith('.ts')
+  ? { url: new URL('./sqlite-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] }
+  : { url: new URL('./sqlite-worker.js', import.meta.url), execArgv: [] as string[] };
+
+interface Pending {
+  resolve: (r: WorkerResponse) => void;
+  reject: (e: Error) => void;
+}
+
+/** Hands the connection back to its pool; `clean` is false when a full reset is needed first. */
+export interface ConnectionOwner {
+  giveBack(conn: SqliteConnection, fullReset: boolean): Promise<void>;
+  forget(conn: SqliteConnection): void;
+}
+
+/**
+ * One SQLite connection living in its own worker thread. A statement that overruns its timeout, or whose
+ * client went away, is stopped by terminating the worker: better-sqlite3 has no interrupt, and a dead
+ * worker's connection releases every lock it held.
+ */
+export class SqliteConnection implements Connection {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private inTransaction = false;
+  private closed = false;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    readonly dialect: Dialect,
+    private readonly backendName: string,
+    private readonly owner: ConnectionOwner,
+    init: WorkerInit,
+  ) {
+    this.worker = new Worker(workerFile.url, { workerData: init, execArgv: workerFile.execArgv });
+    this.worker.on('message', (msg: WorkerResponse) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      this.inTransaction = msg.inTransaction;
+      p.resolve(msg);
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.exited.then(() => this.fail(new Error('the SQLite worker exited')));
+  }
+
+  static async open(
+    dialect: Dialect,
+    backendName: string,
+    owner: ConnectionOwner,
+    init: WorkerInit,
+  ): Promise<SqliteConnection> {
+    const conn = new SqliteConnection(dialect, backendName, owner, init);
+    try {
+      await conn.call({ op: 'version' });
+    } catch (err) {
+      await conn.terminate();
+      throw err;
+    }
+    return conn;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private fail(err: Error): void {
+    const wasOpen = !this.closed;
+    this.closed = true;
+    this.inTransaction = false;
+    if (wasOpen) this.owner.forget(this);
+    for (const p of this.pending.values()) {
+      p.reject(
+        new SqlgateError(
+          'BACKEND_UNAVAILABLE',
+          `SQLite connection lost: ${err.message}`,
+          { backend: this.backendName },
+          { cause: err },
+        ),
+      );
+    }
+    this.pending.clear();
+  }
+
+  /** Sends one request; kills the worker when the timeout fires or the signal aborts. */
+  private call(
+    req: DistributiveOmit<WorkerRequest, 'id'>,
+    timeoutMs = 0,
+    signal?: AbortSignal,
+  ): Promise<WorkerResponse> {
+    if (this.closed) {
+      return Promise.reject(
+        new SqlgateError('BACKEND_UNAVAILABLE', 'the SQLite connection is closed', {
+          backend: this.backendName,
+        }),
+      );
+    }
+    const id = ++this.seq;
+    return new Promise<WorkerResponse>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const abort = (code: ErrorCode, message: string) => {
+        this.pending.delete(id);
+        reject(new SqlgateError(code, message, { backend: this.backendName }));
+        void this.destroy();
+      };
+      const onAbort = () =>
+        abort('STATEMENT_TIMEOUT', 'the statement was cancelled because the client went away');
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      this.pending.set(id, {
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
+      if (timeoutMs > 0) {
+        timer = setTimeout(
+          () => abort('STATEMENT_TIMEOUT', `the statement ran longer than ${timeoutMs} ms and was stopped`),
+          timeoutMs,
+        );
+      }
+      if (signal) {
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.worker.postMessage({ ...req, id } as WorkerRequest);
+    });
+  }
+
+  private unwrap(
+    res: WorkerResponse,
+  ): NonNullable<Extract<WorkerResponse, { ok: true }>['result']> | undefined {
+    if (res.ok) return res.result;
+    const e = res.error;
+    const details = e.kind !== 'internal' && e.index !== undefined ? { statementIndex: e.index } : {};
+    if (e.kind === 'sqlite') throw mapSqliteError(e, this.backendName).with(details);
+    if (e.kind === 'gateway' && e.code in ERROR_CODES) {
+      throw new SqlgateError(e.code as ErrorCode, e.message, { backend: this.backendName, ...details });
+    }
+    throw new SqlgateError(
+      'INTERNAL',
+      'the SQLite worker failed',
+      { backend: this.backendName },
+      { cause: new Error(e.message) },
+    );
+  }
+
+  private static wire(opts: ExecOptions): WorkerExecOptions {
+    const { signal: _s, timeoutMs: _t, ...rest } = opts;
+    return rest;
+  }
+
+  async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
+    const res = await this.call(
+      { op: 'execute', sql: stmt.sql, params: stmt.params, opts: SqliteConnection.wire(opts) },
+      opts.timeoutMs,
+      opts.signal,
+    );
+    return this.unwrap(res) as QueryResult;
+  }
+
+  async executeMany(sql: string, paramSets: ParamValue[][], opts: ExecOptions): Promise<QueryResult[]> {
+    const res = await this.call(
+      { op: 'many', sql, paramSets, opts: SqliteConnection.wire(opts) },
+      opts.timeoutMs,
+      opts.signal,
+    );
+    return this.unwrap(res) as QueryResult[];
+  }
+
+  async run(sql: string): Promise<void> {
+    this.unwrap(await this.call({ op: 'run', sql }));
+  }
+
+  async version(): Promise<string> {
+    return this.unwrap(await this.call({ op: 'version' })) as string;
+  }
+
+  txStatus(): TxStatus {
+    return this.inTransaction ? 'active' : 'idle';
+  }
+
+  async reset(): Promise<void> {
+    this.unwrap(await this.call({ op: 'reset' }));
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    await this.owner.giveBack(this, true);
+  }
+
+  /** Back to the pool after an autocommit statement: only a transaction left open needs a reset. */
+  async releaseQuick(): Promise<void> {
+    if (this.closed) return;
+    await this.owner.giveBack(this, this.inTransaction);
+  }
+
+  async destroy(): Promise<void> {
+    if (!this.closed) this.fail(new Error('destroyed'));
+    await this.terminate();
+  }
+
+  private async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Worker-thread entry: owns one better-sqlite3 connection, so synchronous SQLite work never blocks the
+ * HTTP event loop. Messages are handled one at a time (the main thread never overlaps them anyway).
+ * Results are encoded to JSON values here, off the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { isSqlgateError } from '../../errors.js';
+import { leadingKeyword } from '../sql-lexer.js';
+import type { Column, ExecOptions, GenericType, JsonValue, ParamValue, QueryResult } from '../types.js';
+import { coerceValue } from '../value-mapper.js';
+import { fromSqliteValue, sqliteGenericType, sqliteValueType, toSqliteParam } from './sqlite-types.js';
+
+export interface WorkerInit {
+  filename: string;
+  readonly: boolean;
+  busyTimeoutMs: number;
+}
+
+/** Only the options that cross the thread boundary (no AbortSignal). */
+export type WorkerExecOptions = Omit<ExecOptions, 'signal' | 'timeoutMs'>;
+
+export type WorkerRequest =
+  | { id: number; op: 'execute'; sql: string; params: ParamValue[]; opts: WorkerExecOptions }
+  | { id: number; op: 'many'; sql: string; paramSets: ParamValue[][]; opts: WorkerExecOptions }
+  | { id: number; op: 'run'; sql: string }
+  | { id: number; op: 'reset' }
+  | { id: number; op: 'version' };
+
+export type WorkerResponse =
+  | { id: number; ok: true; inTransaction: boolean; result?: QueryResult | QueryResult[] | string }
+  | {
+      id: number;
+      ok: false;
+      inTransaction: boolean;
+      error:
+        | { kind: 'sqlite'; code: string; message: string; index?: number }
+        | { kind: 'gateway'; code: string; message: string; index?: number }
+        | { kind: 'internal'; message: string };
+    };
+
+const init = workerData as WorkerInit;
+const db = new Database(init.filename, { readonly: init.readonly, timeout: init.busyTimeoutMs });
+db.defaultSafeIntegers(true);
+if (init.filename !== ':memory:' && !init.readonly) db.pragma('journal_mode = WAL');
+db.pragma('foreign_keys = ON');
+db.pragma('synchronous = NORMAL');
+db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(init.busyTimeoutMs))}`);
+
+/** Prepared statements by SQL text; small LRU so a hot loop prepares once. */
+const cache = new Map<string, Database.Statement>();
+const CACHE_MAX = 128;
+
+function prepare(sql: string): Database.Statement {
+  let stmt = cache.get(sql);
+  if (stmt) {
+    cache.delete(sql);
+    cache.set(sql, stmt);
+    return stmt;
+  }
+  stmt = db.prepare(sql);
+  cache.set(sql, stmt);
+  if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  return stmt;
+}
+
+const lastRowid = db.prepare('SELECT last_insert_rowid()').pluck();
+
+/** Rough encoded size of a JSON value, to stop a result before it grows past maxResponseBytes. */
+function approxSize(v: JsonValue): number {
+  if (v === null) return 4;
+  switch (typeof v) {
+    case 'string':
+      return v.length + 3;
+    case 'number':
+      return 12;
+    case 'boolean':
+      return 5;
+    default:
+      return JSON.stringify(v).length;
+  }
+}
+
+class GatewayError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function tooLarge(what: string): GatewayError {
+  return new GatewayError(
+    'RESULT_TOO_LARGE',
+    `the result exceeds ${what}; narrow the query or page through it`,
+  );
+}
+
+function execute(sql: string, params: ParamValue[], opts: WorkerExecOptions): QueryResult {
+  const started = performance.now();
+  const stmt = prepare(sql);
+  const bound = params.map((p, i) => toSqliteParam(p, `params[${i}]`));
+  const command = leadingKeyword(sql);
+  if (!stmt.reader) {
+    const info = stmt.run(...bound);
+    const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'REPLACE';
+    const isInsert = command === 'INSERT' || command === 'REPLACE';
+    return {
+      columns: [],
+      rows: [],
+      rowCount: 0,
+      affectedRows: dml ? info.changes : 0,
+      lastInsertId:
+        isInsert && info.changes > 0
+          ? (fromSqliteValue(info.lastInsertRowid, 'BIGINT', opts.int64) as string | number)
+          : null,
+      command,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  const meta = stmt.columns();
+  const declared: Array<GenericType | null> = meta.map((c) => sqliteGenericType(c.type));
+  const coerce = opts.columnTypes;
+  const targets: Array<GenericType | undefined> = meta.map((c) => coerce?.[c.name]);
+  const names = meta.map((c) => c.name);
+  const inferred: Array<GenericType | null> = declared.slice();
+  const rows: QueryResult['rows'] = [];
+  let bytes = 0;
+  stmt.raw(true);
+  try {
+    for (const raw of stmt.iterate(...bound) as IterableIterator<unknown[]>) {
+      if (rows.length >= opts.maxRows) throw tooLarge(`maxRows (${opts.maxRows})`);
+      const out: JsonValue[] = new Array(raw.length);
+      for (let i = 0; i < raw.length; i++) {
+        const value = raw[i];
+        if (inferred[i] === null) inferred[i] = sqliteValueType(value);
+        let v = fromSqliteValue(value, declared[i] ?? null, opts.int64);
+        const target = targets[i];
+        if (target) v = coerceValue(v, target, opts.int64, names[i] as string);
+        bytes += approxSize(v);
+        out[i] = v;
+      }
+      if (bytes > opts.maxResponseBytes) throw tooLarge(`maxResponseBytes (${opts.maxResponseBytes})`);
+      if (opts.rowMode === 'array') {
+        rows.push(out);
+      } else {
+        const obj: Record<string, JsonValue> = {};
+        for (let i = 0; i < out.length; i++) obj[names[i] as string] = out[i] as JsonValue;
+        rows.push(obj);
+      }
+    }
+  } finally {
+    stmt.raw(false);
+  }
+  const columns: Column[] = meta.map((c, i) => ({
+    name: c.name,
+    type: targets[i] ?? inferred[i] ?? 'OTHER',
+    dbType: c.type ?? '',
+    nullable: null,
+  }));
+  const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'REPLACE';
+  let lastInsertId: string | number | null = null;
+  if ((command === 'INSERT' || command === 'REPLACE') && rows.length > 0) {
+    lastInsertId = fromSqliteValue(lastRowid.get(), 'BIGINT', opts.int64) as string | number;
+  }
+  return {
+    columns,
+    rows,
+    rowCount: rows.length,
+    affectedRows: dml ? rows.length : 0,
+    lastInsertId,
+    command,
+    durationMs: performance.now() - started,
+  };
+}
+
+/** Clears what one user of the connection could leave for the next: a transaction, temp tables, pragmas. */
+function reset(): void {
+  if (db.inTransaction) db.exec('ROLLBACK');
+  const temps = db
+    .prepare(
+      "SELECT name FROM temp.sqlite_schema WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%'",
+    )
+    .pluck()
+    .safeIntegers(false)
+    .all() as string[];
+  for (const name of temps) db.exec(`DROP ${'TABLE'} IF EXISTS temp."${name.replaceAll('"', '""')}"`);
+  db.pragma('query_only = OFF');
+  db.pragma('foreign_keys = ON');
+  db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(init.busyTimeoutMs))}`);
+}
+
+function handle(msg: WorkerRequest): WorkerResponse {
+  let index: number | undefined;
+  try {
+    switch (msg.op) {
+      case 'execute':
+        return {
+          id: msg.id,
+          ok: true,
+          inTransaction: db.inTransaction,
+          result: execute(msg.sql, msg.params, msg.opts),
+        };
+      case 'many': {
+        const results: QueryResult[] = [];
+        for (let i = 0; i < msg.paramSets.length; i++) {
+          index = i;
+          results.push(execute(msg.sql, msg.paramSets[i] as ParamValue[], msg.opts));
+        }
+        return { id: msg.id, ok: true, inTransaction: db.inTransaction, result: results };
+      }
+      case 'run':
+        db.exec(msg.sql);
+        return { id: msg.id, ok: true, inTransaction: db.inTransaction };
+      case 'reset':
+        reset();
+        return { id: msg.id, ok: true, inTransaction: db.inTransaction };
+      case 'version':
+        return {
+          id: msg.id,
+          ok: true,
+          inTransaction: db.inTransaction,
+          result: String(db.prepare('SELECT sqlite_version()').pluck().get()),
+        };
+    }
+  } catch (err) {
+    const inTransaction = db.inTransaction;
+    if (err instanceof GatewayError) {
+      return {
+        id: msg.id,
+        ok: false,
+        inTransaction,
+        error: { kind: 'gateway', code: err.code, message: err.message, index },
+      };
+    }
+    if (isSqlgateError(err)) {
+      return {
+        id: msg.id,
+        ok: false,
+        inTransaction,
+        error: { kind: 'gateway', code: err.code, message: err.message, index },
+      };
+    }
+    if (err instanceof Database.SqliteError) {
+      return {
+        id: msg.id,
+        ok: false,
+        inTransaction,
+        error: { kind: 'sqlite', code: err.code, message: err.message, index },
+      };
+    }
+    if (err instanceof RangeError && /parameter/i.test(err.message)) {
+      return {
+        id: msg.id,
+        ok: false,
+        inTransaction,
+        error: { kind: 'gateway', code: 'PARAM_INVALID', message: err.message, index },
+      };
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return { id: msg.id, ok: false, inTransaction, error: { kind: 'internal', message } };
+  }
+}
+
+parentPort?.on('message', (msg: WorkerRequest) => {
+  parentPort?.postMessage(handle(msg));
+});

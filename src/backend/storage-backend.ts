@@ -1,0 +1,77 @@
+import type { BeginOptions, Dialect } from './dialect.js';
+import type { ExecOptions, QueryResult, Statement } from './types.js';
+
+/** What the database itself says about the transaction on a connection. */
+export type TxStatus = 'idle' | 'active' | 'failed';
+
+export interface ServerInfo {
+  /** e.g. `PostgreSQL 15.18`, `11.8.3-MariaDB`, `SQLite 3.53.2`. */
+  version: string;
+}
+
+export interface PoolStats {
+  /** Connections open (idle + in use). */
+  total: number;
+  idle: number;
+  inUse: number;
+  /** Requests waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
+/**
+ * A connection taken out of the pool and pinned to one user (a session or a batch) until `release`.
+ * Calls must not overlap: the owner serialises them.
+ */
+export interface Connection {
+  readonly dialect: Dialect;
+  /** Runs one statement; rows are already encoded as JSON values. */
+  execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult>;
+  /**
+   * Runs many parameter sets of one statement as efficiently as the driver allows (prepared once,
+   * pipelined or multi-row); returns one result per set. Must be called inside a transaction when
+   * atomicity matters. Errors carry `statementIndex` of the failing set.
+   */
+  executeMany(sql: string, paramSets: Statement['params'][], opts: ExecOptions): Promise<QueryResult[]>;
+  /** Runs transaction-control SQL with no params and no result (BEGIN, SAVEPOINT, PRAGMA ...). */
+  run(sql: string): Promise<void>;
+  /** The transaction status as the database reports it after the last call. */
+  txStatus(): TxStatus;
+  /** Rolls back anything open and clears session state (SET, temp tables, prepared statements). */
+  reset(): Promise<void>;
+  /** `reset` then returns the connection to the pool; destroys it when the reset fails. Idempotent. */
+  release(): Promise<void>;
+  /** Closes the connection without returning it (after a fatal error). Idempotent. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * One configured database. Owns the pool; everything per-database hides behind this interface.
+ * @see src/backend/create-backend.ts for how a driver name becomes one.
+ */
+export interface StorageBackend {
+  /** The configured name (`default`, `main`, ...). */
+  readonly name: string;
+  /** `postgres` | `mysql` | `sqlite`. */
+  readonly driver: string;
+  readonly dialect: Dialect;
+  /** Opens the pool and checks one connection; throws BACKEND_UNAVAILABLE when the database is unreachable. */
+  connect(): Promise<void>;
+  /** Closes every connection; in-use ones are destroyed. Idempotent. */
+  disconnect(): Promise<void>;
+  /** A round trip to the database within `timeoutMs`; throws BACKEND_UNAVAILABLE otherwise. */
+  ping(timeoutMs: number): Promise<void>;
+  serverInfo(): Promise<ServerInfo>;
+  /** Runs one statement in autocommit on a pooled connection. */
+  execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult>;
+  /** A pinned connection; throws OVERLOADED when none frees up within the acquire timeout. */
+  acquire(opts?: AcquireOptions): Promise<Connection>;
+  poolStats(): PoolStats;
+}
+
+export interface AcquireOptions {
+  /** The connection must refuse writes (a read-only principal): a read-only credential or connection mode. */
+  readOnly?: boolean;
+}
+
+export type { BeginOptions };
