@@ -57,7 +57,10 @@ const ApiKey = Type.Object(
   {
     name: Type.String({ minLength: 1 }),
     key: Type.Optional(
-      Type.String({ minLength: 16, description: 'The key itself (from an environment variable); or sha256.' }),
+      Type.String({
+        minLength: 16,
+        description: 'The key itself (from an environment variable); or sha256.',
+      }),
     ),
     sha256: Type.Optional(
       Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'Hex SHA-256 of the key.' }),
