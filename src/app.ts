@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import backendsRoute from '../routes/backends.js';
 import executeRoute from '../routes/execute.js';
 import healthRoute from '../routes/health.js';
+import principalPlugin from './auth/principal.js';
 import type { Config } from './config.js';
 import backendsPlugin from './plugins/backends.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
@@ -57,6 +58,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   await app.register(errorHandlerPlugin);
+  await app.register(principalPlugin);
   await app.register(backendsPlugin, { config });
   await app.register(healthRoute);
   await app.register(executeRoute, { config });

@@ -8,10 +8,20 @@ import type { WorkerExecOptions, WorkerInit, WorkerRequest, WorkerResponse } fro
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** Under vitest/tsx the sources are .ts and the worker needs the tsx loader; the build runs plain .js. */
-const workerFile = import.meta.url.endsWith('.ts')
-  ? { url: new URL('./sqlite-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] }
-  : { url: new URL('./sqlite-worker.js', import.meta.url), execArgv: [] as string[] };
+/**
+ * The build runs the compiled .js worker directly. Under vitest/tsx the sources are .ts: the worker then
+ * starts from a small bootstrap that registers tsx's loader before importing the .ts entry (a worker's
+ * `--import` flag does not apply to its own entry module).
+ */
+function spawnWorker(init: WorkerInit): Worker {
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: init });
+  }
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./sqlite-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: init });
+}
 
 interface Pending {
   resolve: (r: WorkerResponse) => void;
@@ -43,7 +53,7 @@ export class SqliteConnection implements Connection {
     private readonly owner: ConnectionOwner,
     init: WorkerInit,
   ) {
-    this.worker = new Worker(workerFile.url, { workerData: init, execArgv: workerFile.execArgv });
+    this.worker = spawnWorker(init);
     this.worker.on('message', (msg: WorkerResponse) => {
       const p = this.pending.get(msg.id);
       if (!p) return;

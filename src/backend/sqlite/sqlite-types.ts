@@ -14,7 +14,7 @@ import { encodeBytes, encodeFloat, encodeInt64 } from '../value-mapper.js';
 export const SQLITE_DDL: Readonly<Record<GenericType, string>> = {
   BOOLEAN: 'BOOLEAN',
   SMALLINT: 'SMALLINT',
-  INTEGER: 'INTEGER',
+  INTEGER: 'INT4',
   BIGINT: 'BIGINT',
   DECIMAL: 'DECIMAL_TEXT',
   FLOAT: 'FLOAT',
@@ -42,7 +42,7 @@ export function sqliteGenericType(declared: string | null | undefined): GenericT
   if (t.includes('BOOL')) return 'BOOLEAN';
   if (t.includes('BIGINT') || t.includes('INT8')) return 'BIGINT';
   if (t.includes('SMALLINT') || t.includes('TINYINT') || t.includes('INT2')) return 'SMALLINT';
-  if (t.includes('MEDIUMINT')) return 'INTEGER';
+  if (t.includes('MEDIUMINT') || t === 'INT4' || t.includes('INT32')) return 'INTEGER';
   if (t.includes('INTERVAL')) return 'INTERVAL';
   if (t.includes('INT')) return 'BIGINT';
   if (t.includes('DECIMAL') || t.includes('NUMERIC') || t.includes('MONEY')) return 'DECIMAL';
