@@ -239,7 +239,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     const b = working.backends as Record<string, unknown>;
     for (const k of Object.keys(b)) if (b[k] && typeof b[k] === 'object') b[k] = Value.Default(Backend, b[k]);
   }
-  const withDefaults = Value.Default(ConfigSchema, working) as unknown;
+  // Interpolated values are strings; Convert turns "9090" into 9090 where the schema wants a number.
+  const withDefaults = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, working)) as unknown;
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
     problems.push(`${e.path || '/'}: ${e.message}`);
   }

@@ -1,0 +1,149 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fromSqliteValue, toSqliteParam } from '../../src/backend/sqlite/sqlite-types.js';
+import { coerceValue, decodeParam, encodeBytes, encodeFloat, encodeInt64 } from '../../src/backend/value-mapper.js';
+import { SqlgateError } from '../../src/errors.js';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof SqlgateError ? err.code : 'other';
+  }
+  return undefined;
+}
+
+describe('JSON params -> typed values', () => {
+  it('decodes plain JSON by its kind', () => {
+    expect(decodeParam(null, 'p')).toEqual({ type: 'NULL', value: null });
+    expect(decodeParam(true, 'p')).toEqual({ type: 'BOOLEAN', value: true });
+    expect(decodeParam(42, 'p')).toEqual({ type: 'INTEGER', value: 42 });
+    expect(decodeParam(0.1 + 0.2, 'p')).toEqual({ type: 'DOUBLE', value: 0.30000000000000004 });
+    expect(decodeParam('héllo 𝄞', 'p')).toEqual({ type: 'TEXT', value: 'héllo 𝄞' });
+    expect(decodeParam({ a: [1, 'ü'] }, 'p')).toEqual({ type: 'JSON', value: { a: [1, 'ü'] } });
+    expect(decodeParam([1, 'x'], 'p')).toEqual({
+      type: 'ARRAY',
+      value: [
+        { type: 'INTEGER', value: 1 },
+        { type: 'TEXT', value: 'x' },
+      ],
+    });
+  });
+
+  it('refuses integers JSON already rounded, pointing at BIGINT', () => {
+    expect(codeOf(() => decodeParam(9007199254740993, 'p'))).toBe('PARAM_INVALID');
+  });
+
+  it('decodes int64 extremes exactly and refuses out-of-range values', () => {
+    expect(decodeParam({ $type: 'BIGINT', value: '9223372036854775807' }, 'p')).toEqual({
+      type: 'BIGINT',
+      value: 9223372036854775807n,
+    });
+    expect(decodeParam({ $type: 'BIGINT', value: '-9223372036854775808' }, 'p').value).toBe(-9223372036854775808n);
+    expect(codeOf(() => decodeParam({ $type: 'BIGINT', value: '9223372036854775808' }, 'p'))).toBe('PARAM_INVALID');
+    expect(codeOf(() => decodeParam({ $type: 'BIGINT', value: '1.5' }, 'p'))).toBe('PARAM_INVALID');
+    expect(codeOf(() => decodeParam({ $type: 'BIGINT', value: 2 ** 60 }, 'p'))).toBe('PARAM_INVALID');
+  });
+
+  it('decodes the other tagged values and checks their format', () => {
+    expect(decodeParam({ $type: 'DECIMAL', value: '12.30' }, 'p')).toEqual({ type: 'DECIMAL', value: '12.30' });
+    expect(codeOf(() => decodeParam({ $type: 'DECIMAL', value: '12,30' }, 'p'))).toBe('PARAM_INVALID');
+    const blob = decodeParam({ $type: 'BLOB', base64: 'AAH/' }, 'p');
+    expect(blob.type).toBe('BLOB');
+    expect([...(blob.value as Uint8Array)]).toEqual([0, 1, 255]);
+    expect(decodeParam({ $type: 'BLOB', base64: '' }, 'p').value).toEqual(new Uint8Array());
+    expect(codeOf(() => decodeParam({ $type: 'BLOB', base64: 'not base64!' }, 'p'))).toBe('PARAM_INVALID');
+    expect(decodeParam({ $type: 'DOUBLE', value: 'NaN' }, 'p').value).toBeNaN();
+    expect(decodeParam({ $type: 'DOUBLE', value: '-Infinity' }, 'p').value).toBe(Number.NEGATIVE_INFINITY);
+    expect(decodeParam({ $type: 'DATE', value: '2024-02-29' }, 'p').type).toBe('DATE');
+    expect(codeOf(() => decodeParam({ $type: 'DATE', value: '29/02/2024' }, 'p'))).toBe('PARAM_INVALID');
+    expect(decodeParam({ $type: 'TIMESTAMP', value: '2024-02-29T23:59:59.123456+05:30' }, 'p').type).toBe('TIMESTAMP');
+    expect(decodeParam({ $type: 'TIME', value: '23:59:59.123456' }, 'p').type).toBe('TIME');
+    expect(decodeParam({ $type: 'UUID', value: '123e4567-e89b-12d3-a456-426614174000' }, 'p').type).toBe('UUID');
+    expect(decodeParam({ $type: 'JSON', value: [1, { a: null }] }, 'p')).toEqual({ type: 'JSON', value: [1, { a: null }] });
+    expect(decodeParam({ $type: 'JSON', value: null }, 'p')).toEqual({ type: 'JSON', value: null });
+    expect(decodeParam({ $type: 'TEXT', value: null }, 'p')).toEqual({ type: 'NULL', value: null });
+    expect(codeOf(() => decodeParam({ $type: 'WHAT', value: 1 }, 'p'))).toBe('PARAM_INVALID');
+    expect(codeOf(() => decodeParam({ $type: 'TEXT', value: 'x', extra: 1 }, 'p'))).toBe('PARAM_INVALID');
+    expect(codeOf(() => decodeParam({ $type: 'TEXT' }, 'p'))).toBe('PARAM_INVALID');
+  });
+
+  it('never echoes the value in an error message', () => {
+    const secret = 'sentinel-9f8e7d';
+    try {
+      decodeParam({ $type: 'DATE', value: secret }, 'params[0]');
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).not.toContain(secret);
+      expect((err as Error).message).toContain('params[0]');
+    }
+  });
+});
+
+describe('result encoders', () => {
+  it('encodes int64 as strings by default and as numbers only when exact', () => {
+    expect(encodeInt64(9223372036854775807n, 'string')).toBe('9223372036854775807');
+    expect(encodeInt64(-9223372036854775808n, 'string')).toBe('-9223372036854775808');
+    expect(encodeInt64(9007199254740991n, 'number')).toBe(9007199254740991);
+    expect(encodeInt64('-9007199254740991', 'number')).toBe(-9007199254740991);
+    expect(codeOf(() => encodeInt64(9007199254740992n, 'number'))).toBe('TYPE_CONVERSION_ERROR');
+    expect(codeOf(() => encodeInt64('9223372036854775807', 'number'))).toBe('TYPE_CONVERSION_ERROR');
+  });
+
+  it('encodes special floats as strings and finite ones unchanged', () => {
+    expect(encodeFloat(0.1 + 0.2)).toBe(0.30000000000000004);
+    expect(encodeFloat(Number.NaN)).toBe('NaN');
+    expect(encodeFloat(Number.POSITIVE_INFINITY)).toBe('Infinity');
+    expect(encodeFloat(Number.NEGATIVE_INFINITY)).toBe('-Infinity');
+    expect(Object.is(encodeFloat(-0), -0)).toBe(true);
+  });
+
+  it('round-trips arbitrary bytes through base64', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const b64 = encodeBytes(bytes);
+        const back = decodeParam({ $type: 'BLOB', base64: b64 }, 'p').value as Uint8Array;
+        expect([...back]).toEqual([...bytes]);
+      }),
+    );
+    const sub = new Uint8Array([9, 1, 2, 3, 9]).subarray(1, 4);
+    expect(encodeBytes(sub)).toBe('AQID');
+  });
+
+  it('round-trips any int64 through the BIGINT tag and the SQLite encoder', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (n) => {
+        const p = decodeParam({ $type: 'BIGINT', value: n.toString() }, 'p');
+        const bound = toSqliteParam(p, 'p');
+        expect(fromSqliteValue(bound, 'BIGINT', 'string')).toBe(n.toString());
+      }),
+    );
+  });
+
+  it('coerces columnTypes exactly or refuses', () => {
+    expect(coerceValue(1, 'BOOLEAN', 'string', 'c')).toBe(true);
+    expect(coerceValue('0', 'BOOLEAN', 'string', 'c')).toBe(false);
+    expect(codeOf(() => coerceValue(2, 'BOOLEAN', 'string', 'c'))).toBe('TYPE_CONVERSION_ERROR');
+    expect(coerceValue('2024-01-02 03:04:05', 'DATETIME', 'string', 'c')).toBe('2024-01-02T03:04:05');
+    expect(coerceValue('{"a":1}', 'JSON', 'string', 'c')).toEqual({ a: 1 });
+    expect(codeOf(() => coerceValue('{', 'JSON', 'string', 'c'))).toBe('TYPE_CONVERSION_ERROR');
+    expect(coerceValue('12', 'BIGINT', 'number', 'c')).toBe(12);
+    expect(coerceValue(null, 'DATE', 'string', 'c')).toBeNull();
+  });
+});
+
+describe('SQLite values', () => {
+  it('maps declared types to exact JSON values', () => {
+    expect(fromSqliteValue(1n, 'BOOLEAN', 'string')).toBe(true);
+    expect(fromSqliteValue(0n, 'BOOLEAN', 'string')).toBe(false);
+    expect(fromSqliteValue('2024-01-02 03:04:05.123456', 'DATETIME', 'string')).toBe('2024-01-02T03:04:05.123456');
+    expect(fromSqliteValue('{"k":[1,2]}', 'JSON', 'string')).toEqual({ k: [1, 2] });
+    expect(fromSqliteValue(Buffer.from([0, 255]), null, 'string')).toBe('AP8=');
+    expect(fromSqliteValue(Number.POSITIVE_INFINITY, 'DOUBLE', 'string')).toBe('Infinity');
+  });
+
+  it('refuses what SQLite would silently change', () => {
+    expect(codeOf(() => toSqliteParam({ type: 'DOUBLE', value: Number.NaN }, 'p'))).toBe('PARAM_INVALID');
+    expect(codeOf(() => toSqliteParam({ type: 'ARRAY', value: [] }, 'p'))).toBe('UNSUPPORTED_FEATURE');
+  });
+});
