@@ -181,12 +181,12 @@ function reset(): void {
   if (db.inTransaction) db.exec('ROLLBACK');
   const temps = db
     .prepare(
-      "SELECT name FROM temp.sqlite_schema WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%'",
+      "SELECT type, name FROM temp.sqlite_schema WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%'",
     )
-    .pluck()
     .safeIntegers(false)
-    .all() as string[];
-  for (const name of temps) db.exec(`DROP ${'TABLE'} IF EXISTS temp."${name.replaceAll('"', '""')}"`);
+    .all() as Array<{ type: 'table' | 'view'; name: string }>;
+  for (const t of temps)
+    db.exec(`DROP ${t.type === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS temp."${t.name.replaceAll('"', '""')}"`);
   db.pragma('query_only = OFF');
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(init.busyTimeoutMs))}`);
