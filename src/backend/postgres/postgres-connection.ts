@@ -1,0 +1,363 @@
+import type pg from 'pg';
+import { SqlgateError } from '../../errors.js';
+import type { Dialect } from '../dialect.js';
+import type { Connection, TxStatus } from '../storage-backend.js';
+import type { ExecOptions, ParamValue, QueryResult } from '../types.js';
+import { type CancelTarget, sendCancel } from './postgres-cancel.js';
+import { isServerError, mapPgError } from './postgres-errors.js';
+import { buildResult, unresolvedOids } from './postgres-result.js';
+import { PgStatement, type PgWire, type StatementFailure, type StatementPlan } from './postgres-statement.js';
+import type { PgType } from './postgres-types.js';
+import { toPgParam } from './postgres-values.js';
+
+/** What the gateway remembers about one pg client for as long as it lives (kept across pool checkouts). */
+export interface ClientState {
+  /** The socket failed or the server sent FATAL: the client must be discarded, never reused. */
+  lost: boolean;
+  /** The `statement_timeout` this session has now, when the gateway set it and nothing can have changed it. */
+  timeoutMs: number | undefined;
+}
+
+/** What a connection needs from its backend. */
+export interface PgContext {
+  readonly name: string;
+  readonly dialect: Dialect;
+  typeOf(oid: number): PgType | undefined;
+  /** Looks up OIDs outside the built-in table in pg_type (on this client) and caches them. */
+  resolveTypes(client: pg.PoolClient, oids: number[]): Promise<void>;
+  state(client: pg.PoolClient): ClientState;
+}
+
+/** How long after the timeout the gateway's own cancel follows the server's statement_timeout. */
+const CANCEL_MARGIN_MS = 100;
+/** How long a cancelled statement may take to stop before its connection is closed instead. */
+const CANCEL_GRACE_MS = 2000;
+
+/**
+ * Commands that cannot change session settings or transaction state: after anything else the remembered
+ * statement_timeout is forgotten, and a pooled connection gets a full reset before it is reused.
+ */
+const STATELESS = new Set([
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'MERGE',
+  'COPY',
+  'SHOW',
+  'EXPLAIN',
+  'DROP',
+  'ALTER',
+  'TRUNCATE',
+  'COMMENT',
+  'GRANT',
+  'REVOKE',
+  'ANALYZE',
+  'VACUUM',
+  'REFRESH',
+  'CLUSTER',
+  'REINDEX',
+  'CHECKPOINT',
+]);
+/** Functions that change session state from inside a SELECT. */
+const STATEFUL_CALL = /set_config|advisory_lock|advisory_xact_lock|pg_advisory|dblink_connect/i;
+
+/**
+ * One pg client checked out of the pool: pinned to a session or batch (`release` resets it), or borrowed
+ * for one autocommit statement (`releaseQuick` resets only what the statement left behind).
+ *
+ * Timeouts: the server enforces `statement_timeout` (set per statement when it differs from what the
+ * session has); the gateway also cancels the statement itself, by a CancelRequest, when the client goes
+ * away or the server's timeout did not fire. Either way the error is STATEMENT_TIMEOUT (SQLSTATE 57014).
+ */
+export class PgConnection implements Connection {
+  private ended = false;
+  /** Called once when the connection goes back to the pool or is destroyed. */
+  onEnd: (() => void) | undefined;
+  /** A statement since checkout may have left session state (SET, temp table, open transaction...). */
+  private dirty = false;
+
+  /**
+   * @param readOnlyEnforced the client logged in with the least-privilege `readOnlyUrl` credential, so no SQL
+   *   can make it write (otherwise a read-only caller wraps each statement in a READ ONLY transaction).
+   */
+  constructor(
+    private readonly ctx: PgContext,
+    private readonly client: pg.PoolClient,
+    readonly readOnlyEnforced = false,
+  ) {}
+
+  /** Released, destroyed or lost: no further call can succeed. */
+  get isClosed(): boolean {
+    return this.ended || this.isLost;
+  }
+
+  get dialect(): Dialect {
+    return this.ctx.dialect;
+  }
+
+  private get state(): ClientState {
+    return this.ctx.state(this.client);
+  }
+
+  /** The client is gone or unusable. */
+  get isLost(): boolean {
+    return this.state.lost || !(this.client as unknown as { _queryable: boolean })._queryable;
+  }
+
+  /** The server sent nothing for the statement before the connection failed: it did not run. */
+  private unavailable(message: string): SqlgateError {
+    return new SqlgateError('BACKEND_UNAVAILABLE', message, { backend: this.ctx.name });
+  }
+
+  async execute(stmt: { sql: string; params: ParamValue[] }, opts: ExecOptions): Promise<QueryResult> {
+    const [result] = await this.statement(stmt.sql, [stmt.params], opts, false);
+    return result as QueryResult;
+  }
+
+  async executeMany(sql: string, paramSets: ParamValue[][], opts: ExecOptions): Promise<QueryResult[]> {
+    if (paramSets.length === 0) return [];
+    return this.statement(sql, paramSets, opts, true);
+  }
+
+  private async statement(
+    sql: string,
+    paramSets: ParamValue[][],
+    opts: ExecOptions,
+    many: boolean,
+  ): Promise<QueryResult[]> {
+    this.retrySafe = false;
+    if (this.ended) throw this.unavailable('the connection was released');
+    if (this.isLost) {
+      this.retrySafe = true;
+      throw this.unavailable('the connection to PostgreSQL was lost');
+    }
+    if (opts.signal?.aborted) {
+      throw new SqlgateError('STATEMENT_TIMEOUT', 'the client went away before the statement started', {
+        backend: this.ctx.name,
+      });
+    }
+    const values = paramSets.map((set) => set.map(toPgParam));
+    const started = performance.now();
+    await this.applyTimeout(opts.timeoutMs);
+    this.noteCommand(sql, '');
+    const plan: StatementPlan = {
+      sql,
+      paramSets: values,
+      maxRows: opts.maxRows,
+      maxBytes: opts.maxResponseBytes,
+      int64: opts.int64,
+      typeOf: (oid) => this.ctx.typeOf(oid),
+    };
+    const raw = await this.submit(new PgStatement(plan), opts, many);
+    const unknown = unresolvedOids(raw);
+    if (unknown.length > 0) await this.ctx.resolveTypes(this.client, unknown);
+    const elapsed = performance.now() - started;
+    const results = raw.map((r) => buildResult(r, opts, (oid) => this.ctx.typeOf(oid), elapsed / raw.length));
+    for (const r of results) this.noteCommand(sql, r.command);
+    return results;
+  }
+
+  /** Remembers what a command may have changed (see STATELESS). `command` '' = before the statement ran. */
+  private noteCommand(sql: string, command: string): void {
+    if (command === '' ? STATEFUL_CALL.test(sql) : !STATELESS.has(command)) {
+      this.dirty = true;
+      this.state.timeoutMs = undefined;
+    }
+  }
+
+  /** Sets the server-side statement_timeout when the session may have a different one. */
+  private async applyTimeout(timeoutMs: number): Promise<void> {
+    const ms = Math.max(0, Math.trunc(timeoutMs));
+    // In a failed transaction SET fails too; the statement will report 25P02 itself.
+    if (this.state.timeoutMs === ms || this.client.getTransactionStatus() === 'E') return;
+    this.state.timeoutMs = undefined;
+    await this.simple(`SET statement_timeout = ${ms}`);
+    // Inside a transaction a ROLLBACK undoes the SET; every command that can end a transaction forgets it.
+    this.state.timeoutMs = ms;
+  }
+
+  /** Runs a simple-protocol statement and waits for its ReadyForQuery. */
+  private async simple(sql: string): Promise<void> {
+    const stmt = new PgStatement({ sql, maxRows: 0, maxBytes: 0, int64: 'string', typeOf: () => undefined });
+    this.client.query(stmt as unknown as pg.Submittable);
+    try {
+      await stmt.done;
+    } catch (f) {
+      this.noteFailure(stmt, f as StatementFailure);
+      throw this.failureToError(f as StatementFailure, false, null);
+    }
+  }
+
+  /**
+   * Whether the last failure left the statement certainly unexecuted, so that an autocommit caller may
+   * retry it on another connection: the client was already dead, or the server's first answer was a FATAL
+   * shutdown/termination. (A FATAL flushes whatever the backend had buffered, so "nothing before it" means
+   * nothing ran to completion; an implicit transaction cut short is rolled back.)
+   */
+  retrySafe = false;
+
+  private noteFailure(stmt: PgStatement, f: StatementFailure): void {
+    if (f.kind !== 'connection') return;
+    this.state.lost = true;
+    this.retrySafe =
+      !stmt.answered && isServerError(f.error) && ['57P01', '57P02', '57P03'].includes(f.error.code);
+  }
+
+  /** Sends the statement and waits for it, cancelling it on timeout or when the client goes away. */
+  private async submit(stmt: PgStatement, opts: ExecOptions, many: boolean) {
+    const cancel: { reason: 'timeout' | 'aborted' | null; sent: Promise<void> | null } = {
+      reason: null,
+      sent: null,
+    };
+    let hardKill: NodeJS.Timeout | undefined;
+    const doCancel = (reason: 'timeout' | 'aborted') => {
+      if (cancel.sent) return;
+      cancel.reason = reason;
+      cancel.sent = sendCancel(this.cancelTarget());
+      // A server that does not react to the cancel (network gone) loses the connection instead.
+      hardKill = setTimeout(() => this.kill(), CANCEL_GRACE_MS);
+    };
+    const onAbort = () => doCancel('aborted');
+    const timer =
+      opts.timeoutMs > 0
+        ? setTimeout(() => doCancel('timeout'), opts.timeoutMs + CANCEL_MARGIN_MS)
+        : undefined;
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    this.client.query(stmt as unknown as pg.Submittable);
+    try {
+      return await stmt.done;
+    } catch (f) {
+      this.noteFailure(stmt, f as StatementFailure);
+      throw this.failureToError(f as StatementFailure, many, cancel.reason, opts.timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(hardKill);
+      opts.signal?.removeEventListener('abort', onAbort);
+      // Wait until the cancel has been delivered, so it cannot hit this connection's next statement.
+      if (cancel.sent) await cancel.sent;
+    }
+  }
+
+  private failureToError(
+    f: StatementFailure,
+    many: boolean,
+    cancelled: 'timeout' | 'aborted' | null,
+    timeoutMs = 0,
+  ): SqlgateError {
+    const index = many ? { statementIndex: f.index } : {};
+    if (f.kind === 'tooLarge') {
+      return new SqlgateError(
+        'RESULT_TOO_LARGE',
+        `the result exceeds ${f.what}; narrow the query or page through it`,
+        { backend: this.ctx.name, ...index },
+      );
+    }
+    if (f.kind === 'decode') {
+      return mapPgError(f.error, this.ctx.name, false).with(index);
+    }
+    this.state.timeoutMs = undefined;
+    const timedOut =
+      cancelled && (f.kind === 'connection' || (isServerError(f.error) && f.error.code === '57014'));
+    if (timedOut) {
+      const message =
+        cancelled === 'aborted'
+          ? 'the statement was cancelled because the client went away'
+          : `the statement ran longer than ${timeoutMs} ms and was cancelled`;
+      return new SqlgateError(
+        'STATEMENT_TIMEOUT',
+        message,
+        { backend: this.ctx.name, sqlState: '57014', ...index },
+        { cause: f.error },
+      );
+    }
+    const err = mapPgError(f.error, this.ctx.name, f.kind === 'connection');
+    if (err.code === 'STATEMENT_TIMEOUT' && timeoutMs > 0) {
+      return new SqlgateError(
+        'STATEMENT_TIMEOUT',
+        `the statement ran longer than ${timeoutMs} ms and was cancelled`,
+        { ...err.details, ...index },
+        { cause: f.error },
+      );
+    }
+    return err.with(index);
+  }
+
+  private cancelTarget(): CancelTarget {
+    const c = this.client as unknown as {
+      connectionParameters: { host: string; port: number };
+      processID: number;
+      secretKey: number;
+    };
+    return {
+      host: c.connectionParameters.host,
+      port: Number(c.connectionParameters.port),
+      processID: c.processID,
+      secretKey: c.secretKey,
+    };
+  }
+
+  /** Closes the socket under a statement that would not stop; pg then fails everything on it. */
+  private kill(): void {
+    this.state.lost = true;
+    (
+      this.client as unknown as { connection: PgWire & { stream: { destroy(): void } } }
+    ).connection.stream.destroy();
+  }
+
+  async run(sql: string): Promise<void> {
+    if (this.ended) throw this.unavailable('the connection was released');
+    if (this.isLost) throw this.unavailable('the connection to PostgreSQL was lost');
+    this.dirty = true;
+    this.state.timeoutMs = undefined;
+    await this.simple(sql);
+  }
+
+  txStatus(): TxStatus {
+    const s = this.client.getTransactionStatus();
+    return s === 'T' ? 'active' : s === 'E' ? 'failed' : 'idle';
+  }
+
+  async reset(): Promise<void> {
+    if (this.isLost) throw this.unavailable('the connection to PostgreSQL was lost');
+    if (this.client.getTransactionStatus() !== 'I') await this.simple('ROLLBACK');
+    // Settings, temp tables, prepared statements, cursors, advisory locks, LISTEN: all gone.
+    await this.simple('DISCARD ALL');
+    this.state.timeoutMs = undefined;
+    this.dirty = false;
+  }
+
+  async release(): Promise<void> {
+    await this.giveBack(true);
+  }
+
+  /** Back to the pool after an autocommit statement: a reset only when something may have leaked. */
+  async releaseQuick(): Promise<void> {
+    await this.giveBack(this.dirty || this.client.getTransactionStatus() !== 'I');
+  }
+
+  private async giveBack(fullReset: boolean): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd?.();
+    if (this.isLost) {
+      this.client.release(new Error('connection lost'));
+      return;
+    }
+    try {
+      if (fullReset) await this.reset();
+      this.client.release();
+    } catch (err) {
+      this.state.lost = true;
+      this.client.release(err instanceof Error ? err : new Error('reset failed'));
+    }
+  }
+
+  async destroy(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd?.();
+    this.state.lost = true;
+    this.client.release(new Error('destroyed'));
+  }
+}
