@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { visibleBackends } from '../src/auth/scopes.js';
 import { errorResponses, IsolationLevelSchema } from './schemas.js';
 
 const BackendInfoSchema = Type.Object({
@@ -45,9 +46,9 @@ const backendsRoute: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async () => {
+    async (request) => {
       const backends = await Promise.all(
-        app.backends.all().map(async (b) => {
+        visibleBackends(request.principal, app.backends.all()).map(async (b) => {
           let serverVersion = versions.get(b.name) ?? null;
           if (serverVersion === null) {
             try {

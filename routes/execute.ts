@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { authorizeBackend } from '../src/auth/scopes.js';
 import { prepareStatement } from '../src/backend/prepare.js';
 import type { Config } from '../src/config.js';
 import { SqlgateError } from '../src/errors.js';
 import { clientSignal } from '../src/query/client-signal.js';
 import { execOptions } from '../src/query/exec-options.js';
+import { runAsPrincipal } from '../src/query/read-only.js';
 import {
   errorResponses,
   ParamsSchema,
@@ -49,11 +51,16 @@ const executeRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
       if (body.session !== undefined) {
         throw new SqlgateError('SESSION_NOT_FOUND', 'no such session');
       }
-      const backend = app.backends.get(body.backend);
+      const backend = authorizeBackend(request, app.backends, body.backend);
       const stmt = prepareStatement(backend.dialect, body.sql, body.params);
-      const opts = execOptions(config.limits, body.options, clientSignal(reply));
+      const opts = execOptions(
+        config.limits,
+        body.options,
+        clientSignal(reply),
+        request.principal.limits?.maxRows,
+      );
       request.log.debug({ backend: backend.name, sql: body.sql }, 'execute');
-      return backend.execute(stmt, opts);
+      return runAsPrincipal(request.principal, backend, stmt, opts);
     },
   );
 };

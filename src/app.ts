@@ -8,6 +8,9 @@ import principalPlugin from './auth/principal.js';
 import type { Config } from './config.js';
 import backendsPlugin from './plugins/backends.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
+import jsonBodyPlugin from './plugins/json-body.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
+import securityHeadersPlugin from './plugins/security-headers.js';
 
 export interface BuildOptions {
   /** A pino logger config or instance; defaults to the configured level. Tests pass a capturing stream. */
@@ -45,6 +48,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
     requestTimeout: config.server.requestTimeoutMs,
+    // Slow clients: all headers within headersTimeoutMs, idle keep-alive sockets closed after keepAliveTimeoutMs.
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.server.headersTimeoutMs,
+      requestTimeout: config.server.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.server.headersTimeoutMs / 4)),
+    },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Keep the raw JSON parser strict: no __proto__ / constructor.prototype pollution.
@@ -58,7 +68,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   await app.register(errorHandlerPlugin);
-  await app.register(principalPlugin);
+  await app.register(jsonBodyPlugin, { maxDepth: config.limits.maxJsonDepth });
+  await app.register(securityHeadersPlugin, { config });
+  await app.register(principalPlugin, { config });
+  await app.register(rateLimitPlugin, { config });
   await app.register(backendsPlugin, { config });
   await app.register(healthRoute);
   await app.register(executeRoute, { config });

@@ -53,9 +53,18 @@ const Backend = Type.Object(
   { additionalProperties: false },
 );
 
+/** Optional per-principal limits; each tightens (never loosens) the global one. */
+const PrincipalLimits = {
+  ratePerMinute: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Requests per minute for this principal; 0 = unlimited.' }),
+  ),
+  maxSessions: Type.Optional(Type.Integer({ minimum: 1, description: 'Open sessions at once.' })),
+  maxRows: Type.Optional(Type.Integer({ minimum: 1, description: 'Rows per result.' })),
+};
+
 const ApiKey = Type.Object(
   {
-    name: Type.String({ minLength: 1 }),
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.@-]{1,64}$' }),
     key: Type.Optional(
       Type.String({
         minLength: 16,
@@ -67,9 +76,68 @@ const ApiKey = Type.Object(
     ),
     backends: Type.Array(Type.String({ minLength: 1 }), { default: ['*'] }),
     readOnly: Type.Boolean({ default: false }),
+    ...PrincipalLimits,
   },
   { additionalProperties: false },
 );
+
+/** The JWT algorithms a configuration may allow; `none` is not among them and never will be. */
+export const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+const StringOrList = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))]);
+
+const Jwt = Type.Object(
+  {
+    secret: Type.Optional(
+      Type.String({ minLength: 32, description: 'HMAC secret (HS256/384/512), at least 32 bytes.' }),
+    ),
+    publicKey: Type.Optional(
+      Type.String({ minLength: 1, description: 'PEM public key (RS*, PS*, ES*, EdDSA).' }),
+    ),
+    jwksUrl: Type.Optional(Type.String({ minLength: 1, description: 'https:// URL of a JWKS.' })),
+    jwksFile: Type.Optional(Type.String({ minLength: 1, description: 'Path of a JWKS JSON file.' })),
+    issuer: StringOrList,
+    audience: StringOrList,
+    algorithms: Type.Optional(
+      Type.Array(Type.Union(JWT_ALGORITHMS.map((a) => Type.Literal(a))), { minItems: 1 }),
+    ),
+    clockToleranceSec: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+    maxTokenAgeSec: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Reject tokens older than this (iat).' }),
+    ),
+    subjectClaim: Type.String({ minLength: 1, default: 'sub' }),
+    scopesClaim: Type.String({
+      minLength: 1,
+      default: 'sqlgate',
+      description: 'Claim holding {backends, readOnly, ratePerMinute, maxSessions, maxRows}.',
+    }),
+    defaultScopes: Type.Object(
+      {
+        backends: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        readOnly: Type.Boolean({ default: true }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Paths that `auth.publicPaths` may open; /v1 is never public. */
+export const PUBLIC_PATHS = ['/readyz', '/metrics', '/docs', '/openapi.json'] as const;
 
 export const ConfigSchema = Type.Object(
   {
@@ -82,6 +150,24 @@ export const ConfigSchema = Type.Object(
         requestTimeoutMs: Type.Integer({ minimum: 0, default: 120_000 }),
         /** Allows a non-loopback host without auth; off unless given explicitly. */
         insecure: Type.Boolean({ default: false }),
+        headersTimeoutMs: Type.Integer({
+          minimum: 1000,
+          default: 10_000,
+          description: 'A client must send all request headers within this (slow-loris guard).',
+        }),
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 72_000 }),
+        cors: Type.Optional(
+          Type.Object(
+            {
+              origins: Type.Array(Type.String({ minLength: 1 }), {
+                minItems: 1,
+                description: 'Exact origins allowed to call from a browser; CORS is off without this.',
+              }),
+              maxAgeSec: Type.Integer({ minimum: 0, default: 600 }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -89,6 +175,11 @@ export const ConfigSchema = Type.Object(
       Type.Object(
         {
           apiKeys: Type.Array(ApiKey, { default: [] }),
+          jwt: Type.Optional(Jwt),
+          publicPaths: Type.Array(Type.Union(PUBLIC_PATHS.map((p) => Type.Literal(p))), {
+            default: ['/readyz', '/docs', '/openapi.json'],
+            description: 'Paths served without credentials when auth is configured (/healthz always is).',
+          }),
         },
         { additionalProperties: false },
       ),
@@ -100,6 +191,17 @@ export const ConfigSchema = Type.Object(
         statementTimeoutMs: Type.Integer({ minimum: 0, default: 30_000 }),
         maxStatementTimeoutMs: Type.Integer({ minimum: 0, default: 300_000 }),
         maxBatchStatements: Type.Integer({ minimum: 1, default: 10_000 }),
+        maxJsonDepth: Type.Integer({
+          minimum: 2,
+          maximum: 1000,
+          default: 64,
+          description: 'Deepest nesting of arrays/objects accepted in a request body.',
+        }),
+        ratePerMinute: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description: 'Requests per minute per principal unless the principal sets its own; 0 = unlimited.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -262,14 +364,57 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const defaultBackend =
     raw.defaultBackend ?? (names.includes('default') ? 'default' : names[0]) ?? 'default';
   if (!backends[defaultBackend]) problems.push(`/defaultBackend: no backend named "${defaultBackend}"`);
-  for (const k of raw.auth?.apiKeys ?? []) {
-    if (!k.key === !k.sha256) problems.push(`/auth/apiKeys/${k.name}: give exactly one of "key" or "sha256"`);
+  problems.push(...authProblems(raw));
+  if (raw.server.requestTimeoutMs > 0 && raw.server.headersTimeoutMs > raw.server.requestTimeoutMs) {
+    problems.push('/server/headersTimeoutMs: must not exceed requestTimeoutMs');
   }
   if (raw.sessions.idleTimeoutMs > raw.sessions.maxLifetimeMs) {
     problems.push('/sessions/idleTimeoutMs: must not exceed maxLifetimeMs');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({ ...raw, defaultBackend, backends });
+}
+
+/** Checks of the auth section that a schema cannot express. */
+function authProblems(raw: RawConfig): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const k of raw.auth?.apiKeys ?? []) {
+    if (!k.key === !k.sha256) problems.push(`/auth/apiKeys/${k.name}: give exactly one of "key" or "sha256"`);
+    if (seen.has(k.name)) problems.push(`/auth/apiKeys/${k.name}: names must be unique`);
+    seen.add(k.name);
+  }
+  const jwt = raw.auth?.jwt;
+  if (jwt) {
+    const sources = [jwt.secret, jwt.publicKey, jwt.jwksUrl, jwt.jwksFile].filter((v) => v !== undefined);
+    if (sources.length !== 1) {
+      problems.push('/auth/jwt: give exactly one of "secret", "publicKey", "jwksUrl" or "jwksFile"');
+    }
+    const hmac = jwt.algorithms?.filter((a) => a.startsWith('HS')) ?? [];
+    if (jwt.secret && jwt.algorithms && hmac.length !== jwt.algorithms.length) {
+      problems.push('/auth/jwt/algorithms: a "secret" only verifies HS256/HS384/HS512');
+    }
+    if (!jwt.secret && hmac.length > 0) {
+      problems.push('/auth/jwt/algorithms: HS* algorithms need "secret"');
+    }
+    if (jwt.jwksUrl) {
+      let url: URL | undefined;
+      try {
+        url = new URL(jwt.jwksUrl);
+      } catch {
+        problems.push('/auth/jwt/jwksUrl: not a valid URL');
+      }
+      if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+        problems.push('/auth/jwt/jwksUrl: must be https:// (http:// only on loopback)');
+      }
+    }
+  }
+  return problems;
+}
+
+/** True when requests must carry credentials (API keys or JWT configured). */
+export function isAuthConfigured(config: Pick<RawConfig, 'auth'>): boolean {
+  return (config.auth?.apiKeys.length ?? 0) > 0 || config.auth?.jwt !== undefined;
 }
 
 function dedupe(list: string[]): string[] {

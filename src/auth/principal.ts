@@ -1,12 +1,14 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { type Config, isAuthConfigured } from '../config.js';
+import { Authenticator, AuthFailure } from './authenticator.js';
 
 /**
  * Who is calling. Every request has one: with no auth configured it is the anonymous local principal
  * (the server then listens on loopback only). Sessions are bound to `id`.
  */
 export interface Principal {
-  /** Stable identity: `key:<name>`, `jwt:<sub>`, or `anonymous`. */
+  /** Stable identity: `key:<name>`, `jwt:<sub>`, `anonymous`, or `unauthenticated` (public paths). */
   id: string;
   /** Backends this principal may use; `['*']` for all. */
   backends: readonly string[];
@@ -22,17 +24,60 @@ export const ANONYMOUS: Principal = Object.freeze({
   readOnly: false,
 });
 
+/** A request to a public path (`auth.publicPaths`) when auth is configured: may use no backend at all. */
+export const UNAUTHENTICATED: Principal = Object.freeze({
+  id: 'unauthenticated',
+  backends: Object.freeze([] as string[]),
+  readOnly: true,
+});
+
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
 }
 
-/** Until an auth plugin replaces it, every request is the anonymous principal. */
-async function principalPlugin(app: FastifyInstance): Promise<void> {
+/** Paths that never need credentials. */
+const ALWAYS_PUBLIC = ['/healthz'];
+
+/** True when the request's route (its pattern, so `/docs/*` matches `/docs`) is public. */
+function isPublic(request: FastifyRequest, publicPaths: readonly string[]): boolean {
+  const route = request.routeOptions.url;
+  if (route === undefined) return false;
+  return [...ALWAYS_PUBLIC, ...publicPaths].some((p) => route === p || route.startsWith(`${p}/`));
+}
+
+/**
+ * Sets `request.principal` before anything else runs (before the body is even read). Without auth
+ * configured every request is ANONYMOUS. With auth, `Authorization: Bearer <key-or-jwt>` is required except
+ * on public paths; every failure is the same 401 with `WWW-Authenticate: Bearer`, and its reason is logged.
+ */
+async function principalPlugin(app: FastifyInstance, opts: { config?: Config }): Promise<void> {
   app.decorateRequest('principal', null as unknown as Principal);
-  app.addHook('onRequest', async (request) => {
-    request.principal ??= ANONYMOUS;
+  const auth = opts.config?.auth;
+  if (!opts.config || !auth || !isAuthConfigured(opts.config)) {
+    app.addHook('onRequest', async (request) => {
+      request.principal ??= ANONYMOUS;
+    });
+    return;
+  }
+  const authenticator = new Authenticator(auth);
+  const publicPaths = auth.publicPaths;
+  const corsPreflight = opts.config.server.cors !== undefined;
+  app.addHook('onRequest', async (request, reply) => {
+    if (isPublic(request, publicPaths) || (corsPreflight && request.method === 'OPTIONS')) {
+      request.principal = UNAUTHENTICATED;
+      return;
+    }
+    try {
+      request.principal = await authenticator.authenticate(request.headers.authorization);
+    } catch (err) {
+      if (err instanceof AuthFailure) {
+        request.log.info({ reason: err.reason }, 'authentication failed');
+        reply.header('www-authenticate', err.wwwAuthenticate);
+      }
+      throw err;
+    }
   });
 }
 

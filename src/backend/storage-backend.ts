@@ -37,6 +37,12 @@ export interface Connection {
   run(sql: string): Promise<void>;
   /** The transaction status as the database reports it after the last call. */
   txStatus(): TxStatus;
+  /**
+   * Optional: true when the connection refuses every write by itself, whatever SQL it is sent (SQLite opened
+   * read-only, or a pool on `readOnlyUrl`). From `acquire({ readOnly: true })` a connection without it gets
+   * each statement wrapped in a read-only transaction (src/query/read-only.ts).
+   */
+  readonly readOnlyEnforced?: boolean;
   /** Rolls back anything open and clears session state (SET, temp tables, prepared statements). */
   reset(): Promise<void>;
   /** `reset` then returns the connection to the pool; destroys it when the reset fails. Idempotent. */
@@ -70,7 +76,12 @@ export interface StorageBackend {
 }
 
 export interface AcquireOptions {
-  /** The connection must refuse writes (a read-only principal): a read-only credential or connection mode. */
+  /**
+   * The connection must refuse writes (a read-only principal): a read-only credential or connection mode
+   * (then `readOnlyEnforced`), or an ordinary connection on which the caller wraps every statement in a READ
+   * ONLY transaction. A backend where such a transaction is not airtight and no read-only credential is
+   * configured throws FORBIDDEN instead.
+   */
   readOnly?: boolean;
 }
 

@@ -47,12 +47,16 @@ export class SqliteConnection implements Connection {
   private closed = false;
   private readonly exited: Promise<void>;
 
+  /** Opened SQLITE_OPEN_READONLY: no SQL can make it write (see the worker's statement check too). */
+  readonly readOnlyEnforced: boolean;
+
   private constructor(
     readonly dialect: Dialect,
     private readonly backendName: string,
     private readonly owner: ConnectionOwner,
     init: WorkerInit,
   ) {
+    this.readOnlyEnforced = init.readonly;
     this.worker = spawnWorker(init);
     this.worker.on('message', (msg: WorkerResponse) => {
       const p = this.pending.get(msg.id);

@@ -100,6 +100,12 @@ function tooLarge(what: string): GatewayError {
 function execute(sql: string, params: ParamValue[], opts: WorkerExecOptions): QueryResult {
   const started = performance.now();
   const stmt = prepare(sql);
+  // A read-only connection cannot write the database, but `VACUUM INTO 'file'` still writes a new file and
+  // CREATE TEMP writes temp storage: refuse whatever SQLite itself does not call read-only
+  // (sqlite3_stmt_readonly). @see https://www.sqlite.org/c3ref/stmt_readonly.html
+  if (init.readonly && !stmt.readonly) {
+    throw new GatewayError('READ_ONLY_VIOLATION', 'this connection is read-only; the statement would write');
+  }
   const bound = params.map((p, i) => toSqliteParam(p, `params[${i}]`));
   const command = leadingKeyword(sql);
   if (!stmt.reader) {

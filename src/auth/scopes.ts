@@ -1,0 +1,53 @@
+import type { FastifyRequest } from 'fastify';
+import type { StorageBackend } from '../backend/storage-backend.js';
+import { SqlgateError } from '../errors.js';
+import type { BackendRegistry } from '../plugins/backends.js';
+import type { Principal } from './principal.js';
+
+/**
+ * What a principal may touch. A backend outside a principal's scope answers exactly like a backend that does
+ * not exist (404 BACKEND_NOT_FOUND, same message), so a key cannot be used to probe which backends exist.
+ */
+
+/** True when `backends` (a principal's list, `*` = all) includes `name`. */
+export function inScope(principal: Principal, name: string): boolean {
+  return principal.backends.includes('*') || principal.backends.includes(name);
+}
+
+/** The message for an unknown and an out-of-scope backend alike. */
+function notFound(name: string | undefined): SqlgateError {
+  return new SqlgateError('BACKEND_NOT_FOUND', `no backend named "${name ?? 'default'}" is configured`);
+}
+
+/**
+ * The backend a request names (or the default), when the request's principal may use it; otherwise
+ * BACKEND_NOT_FOUND, indistinguishable from a backend that is not configured. Routes call this instead of
+ * `app.backends.get` for anything a client names.
+ */
+export function authorizeBackend(
+  request: FastifyRequest,
+  registry: BackendRegistry,
+  name: string | undefined,
+): StorageBackend {
+  const resolved = name ?? registry.defaultName;
+  if (!inScope(request.principal, resolved)) throw notFound(name);
+  return registry.get(resolved);
+}
+
+/** The backends a principal may see (GET /v1/backends lists only these). */
+export function visibleBackends(principal: Principal, all: readonly StorageBackend[]): StorageBackend[] {
+  return all.filter((b) => inScope(principal, b.name));
+}
+
+/** The optional per-principal limits of a config entry or token claim, without undefined members. */
+export function principalLimits(src: {
+  ratePerMinute?: number;
+  maxSessions?: number;
+  maxRows?: number;
+}): Pick<Principal, 'limits'> {
+  const limits: NonNullable<Principal['limits']> = {};
+  if (src.ratePerMinute !== undefined) limits.ratePerMinute = src.ratePerMinute;
+  if (src.maxSessions !== undefined) limits.maxSessions = src.maxSessions;
+  if (src.maxRows !== undefined) limits.maxRows = src.maxRows;
+  return Object.keys(limits).length > 0 ? { limits: Object.freeze(limits) } : {};
+}

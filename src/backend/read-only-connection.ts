@@ -1,0 +1,90 @@
+import { SqlgateError } from '../errors.js';
+import type { Connection, TxStatus } from './storage-backend.js';
+import type { ExecOptions, ParamValue, QueryResult, Statement } from './types.js';
+
+/**
+ * Makes an ordinary connection safe for a read-only principal on a database whose READ ONLY transactions are
+ * airtight for one statement (PostgreSQL without superuser rights: inside `BEGIN READ ONLY` no statement can
+ * write, `SET TRANSACTION READ WRITE` fails, and only COMMIT/ROLLBACK can end the transaction).
+ *
+ * The invariant: no client statement ever runs outside a READ ONLY transaction.
+ *  - `execute` / `executeMany` on an idle connection begin a READ ONLY transaction, run the statement, and
+ *    roll it back (a read has nothing to commit).
+ *  - A transaction the gateway opens through `run` (a batch, a session's BEGIN) is made read-only by
+ *    `SET TRANSACTION READ ONLY` right after its BEGIN, whatever the client asked for.
+ *  - A client statement that ends the transaction (COMMIT sent as SQL) leaves the connection idle, so the
+ *    next statement gets its own READ ONLY transaction again.
+ * It relies on one statement per call (the backends refuse multi-statement strings) and must not be used
+ * where the database itself commits implicitly (MySQL DDL): such backends need a read-only credential.
+ */
+export class ReadOnlyGuardConnection implements Connection {
+  readonly readOnlyEnforced = true;
+
+  constructor(private readonly inner: Connection) {
+    if (!inner.dialect.capabilities.readOnlyTransactions) {
+      throw new SqlgateError(
+        'FORBIDDEN',
+        'read-only access on this backend needs a read-only credential (readOnlyUrl)',
+      );
+    }
+  }
+
+  get dialect() {
+    return this.inner.dialect;
+  }
+
+  /** Passes through the inner connection's optional `isClosed` (sessions check it after every call). */
+  get isClosed(): boolean | undefined {
+    return (this.inner as { isClosed?: boolean }).isClosed;
+  }
+
+  private async inReadOnly<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inner.txStatus() !== 'idle') return fn();
+    const { begin, end } = this.inner.dialect.beginSql({ readOnly: true });
+    for (const sql of begin) await this.inner.run(sql);
+    try {
+      return await fn();
+    } finally {
+      if (this.inner.txStatus() !== 'idle') await this.inner.run('ROLLBACK');
+      for (const sql of end) await this.inner.run(sql);
+    }
+  }
+
+  execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
+    return this.inReadOnly(() => this.inner.execute(stmt, opts));
+  }
+
+  executeMany(sql: string, paramSets: ParamValue[][], opts: ExecOptions): Promise<QueryResult[]> {
+    return this.inReadOnly(() => this.inner.executeMany(sql, paramSets, opts));
+  }
+
+  /** Gateway SQL (BEGIN, SAVEPOINT, COMMIT ...): a transaction it opens is turned read-only at once. */
+  async run(sql: string): Promise<void> {
+    const wasIdle = this.inner.txStatus() === 'idle';
+    await this.inner.run(sql);
+    if (wasIdle && this.inner.txStatus() !== 'idle') {
+      try {
+        await this.inner.run('SET TRANSACTION READ ONLY');
+      } catch (err) {
+        await this.inner.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+  }
+
+  txStatus(): TxStatus {
+    return this.inner.txStatus();
+  }
+
+  reset(): Promise<void> {
+    return this.inner.reset();
+  }
+
+  release(): Promise<void> {
+    return this.inner.release();
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}

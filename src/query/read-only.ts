@@ -1,0 +1,84 @@
+import type { Principal } from '../auth/principal.js';
+import { ReadOnlyGuardConnection } from '../backend/read-only-connection.js';
+import type { Connection, StorageBackend } from '../backend/storage-backend.js';
+import type { ExecOptions, QueryResult, Statement } from '../backend/types.js';
+import { SqlgateError } from '../errors.js';
+
+/**
+ * Read-only principals, enforced by the database rather than by reading their SQL.
+ *
+ * Their statements run on a connection from `backend.acquire({ readOnly: true })`. A backend answers that
+ * with either
+ *  - a connection that refuses writes by itself (`readOnlyEnforced`): SQLite opened SQLITE_OPEN_READONLY, a
+ *    pool on the backend's `readOnlyUrl` (a database user with SELECT grants only), or a
+ *    ReadOnlyGuardConnection that runs every statement inside a READ ONLY transaction; or
+ *  - an error (FORBIDDEN), when the database cannot make that airtight and no `readOnlyUrl` is configured
+ *    (MySQL/MariaDB: DDL commits a read-only transaction implicitly and `SELECT ... INTO OUTFILE` runs in one;
+ *    PostgreSQL as a superuser: `COPY ... TO PROGRAM` runs in one).
+ * A connection that arrives without `readOnlyEnforced` is wrapped in a ReadOnlyGuardConnection here, so a
+ * backend that ignored the flag still cannot be written through. "Refuse what cannot be enforced rather
+ * than hoping."
+ */
+
+/** True when the connection itself refuses writes, whatever SQL is sent. */
+export function enforcesReadOnly(conn: Connection): boolean {
+  return conn.readOnlyEnforced === true;
+}
+
+/**
+ * A pinned connection for the principal: an ordinary one for a writer, one that cannot write for a
+ * read-only principal. With `clientDrivesTransactions` (a `begin: false` session, where the client sends
+ * BEGIN/COMMIT itself) a read-only principal needs a read-only credential or connection mode, since the
+ * gateway would otherwise have to turn the client's transaction control into no-ops: FORBIDDEN then.
+ */
+export async function acquireFor(
+  principal: Principal,
+  backend: StorageBackend,
+  opts: { clientDrivesTransactions?: boolean } = {},
+): Promise<Connection> {
+  if (!principal.readOnly) return backend.acquire();
+  const conn = await backend.acquire({ readOnly: true });
+  if (conn instanceof ReadOnlyGuardConnection && opts.clientDrivesTransactions) {
+    await conn.release();
+    throw clientTransactionsForbidden(backend.name);
+  }
+  if (enforcesReadOnly(conn)) return conn;
+  if (opts.clientDrivesTransactions) {
+    await conn.release();
+    throw clientTransactionsForbidden(backend.name);
+  }
+  try {
+    return new ReadOnlyGuardConnection(conn);
+  } catch (err) {
+    await conn.release();
+    throw err;
+  }
+}
+
+function clientTransactionsForbidden(backend: string): SqlgateError {
+  return new SqlgateError(
+    'FORBIDDEN',
+    `a read-only principal can drive its own transactions on backend "${backend}" only with a read-only ` +
+      'credential (readOnlyUrl); open the session with begin: true',
+    { backend },
+  );
+}
+
+/**
+ * Runs one autocommit statement as the principal: on the pool for a writer; on a read-only connection for
+ * a read-only principal (reset on release, so nothing it SETs outlives the statement).
+ */
+export async function runAsPrincipal(
+  principal: Principal,
+  backend: StorageBackend,
+  stmt: Statement,
+  opts: ExecOptions,
+): Promise<QueryResult> {
+  if (!principal.readOnly) return backend.execute(stmt, opts);
+  const conn = await acquireFor(principal, backend);
+  try {
+    return await conn.execute(stmt, opts);
+  } finally {
+    await conn.release();
+  }
+}
