@@ -41,7 +41,59 @@ const backendsRoute: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Name, driver, server version, capabilities and placeholder style of each backend.',
         tags: ['backends'],
         response: {
-          200: Type.Object({ backends: Type.Array(BackendInfoSchema) }),
+          200: Type.Object(
+            { backends: Type.Array(BackendInfoSchema) },
+            {
+              description: 'Every configured backend the caller may use.',
+              examples: [
+                {
+                  backends: [
+                    {
+                      name: 'main',
+                      driver: 'postgres',
+                      default: true,
+                      serverVersion: 'PostgreSQL 15.18',
+                      placeholderStyle: 'dollar',
+                      placeholderExample: '$1',
+                      capabilities: {
+                        returning: true,
+                        savepoints: true,
+                        isolationLevels: [
+                          'READ UNCOMMITTED',
+                          'READ COMMITTED',
+                          'REPEATABLE READ',
+                          'SERIALIZABLE',
+                        ],
+                        readOnlyTransactions: true,
+                        deferrable: true,
+                        transactionalDdl: true,
+                        arrays: true,
+                      },
+                      pool: { total: 4, idle: 3, inUse: 1, waiting: 0, max: 20 },
+                    },
+                    {
+                      name: 'local',
+                      driver: 'sqlite',
+                      default: false,
+                      serverVersion: 'SQLite 3.53.2',
+                      placeholderStyle: 'question',
+                      placeholderExample: '?',
+                      capabilities: {
+                        returning: true,
+                        savepoints: true,
+                        isolationLevels: ['SERIALIZABLE'],
+                        readOnlyTransactions: true,
+                        deferrable: false,
+                        transactionalDdl: true,
+                        arrays: false,
+                      },
+                      pool: { total: 1, idle: 1, inUse: 0, waiting: 0, max: 10 },
+                    },
+                  ],
+                },
+              ],
+            },
+          ),
           ...errorResponses(401, 403, 500),
         },
       },

@@ -29,7 +29,23 @@ export const ExecuteBodySchema = Type.Object(
   },
   {
     additionalProperties: false,
-    examples: [{ sql: 'SELECT id, email FROM users WHERE id = :id', params: { id: 1 } }],
+    examples: [
+      { sql: 'SELECT id, email FROM users WHERE id = :id', params: { id: 1 } },
+      {
+        sql: 'INSERT INTO payments (user_id, amount, paid_at) VALUES ($1, $2, $3)',
+        params: [
+          { $type: 'BIGINT', value: '9007199254740993' },
+          { $type: 'DECIMAL', value: '12.30' },
+          { $type: 'TIMESTAMP', value: '2024-05-01T12:00:00.123456+02:00' },
+        ],
+        backend: 'main',
+      },
+      {
+        sql: 'SELECT id, active FROM flags',
+        options: { rowMode: 'array', int64: 'number', columnTypes: { active: 'BOOLEAN' }, maxRows: 100 },
+        backend: 'local',
+      },
+    ],
   },
 );
 
@@ -60,7 +76,9 @@ const executeRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
         request.principal.limits?.maxRows,
       );
       request.log.debug({ backend: backend.name, sql: body.sql }, 'execute');
-      return runAsPrincipal(request.principal, backend, stmt, opts);
+      const result = await runAsPrincipal(request.principal, backend, stmt, opts);
+      app.metrics.observeResult(backend.name, result);
+      return result;
     },
   );
 };

@@ -2,11 +2,33 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 
 const ReadySchema = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable'), Type.Literal('draining')]),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable'), Type.Literal('draining')], {
+    description: '`ready` when every backend answered its ping; `draining` once shutdown has begun.',
+  }),
   backends: Type.Record(
     Type.String(),
-    Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
+    Type.Object({
+      ok: Type.Boolean(),
+      error: Type.Optional(Type.String({ description: 'The error code of a failed ping.' })),
+    }),
+    { description: 'Each configured backend by name.' },
   ),
+});
+
+const ReadyOkSchema = Type.Object(ReadySchema.properties, {
+  description: 'Every backend answered a ping in time.',
+  examples: [{ status: 'ready', backends: { main: { ok: true }, local: { ok: true } } }],
+});
+
+const NotReadySchema = Type.Object(ReadySchema.properties, {
+  description: 'A backend failed its ping (named with its error code), or the server is shutting down.',
+  examples: [
+    {
+      status: 'unavailable',
+      backends: { main: { ok: false, error: 'BACKEND_UNAVAILABLE' }, local: { ok: true } },
+    },
+    { status: 'draining', backends: { main: { ok: true }, local: { ok: true } } },
+  ],
 });
 
 declare module 'fastify' {
@@ -26,8 +48,15 @@ const healthRoute: FastifyPluginAsyncTypebox<{ pingTimeoutMs?: number }> = async
     {
       schema: {
         summary: 'Liveness',
+        description: 'Answers while the process runs; it never touches a database.',
         tags: ['health'],
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        security: [],
+        response: {
+          200: Type.Object(
+            { status: Type.Literal('ok') },
+            { description: 'The process is alive.', examples: [{ status: 'ok' }] },
+          ),
+        },
       },
       logLevel: 'warn',
     },
@@ -41,7 +70,8 @@ const healthRoute: FastifyPluginAsyncTypebox<{ pingTimeoutMs?: number }> = async
         summary: 'Readiness',
         description: 'Pings every backend; 503 names the ones that failed, and while the server drains.',
         tags: ['health'],
-        response: { 200: ReadySchema, 503: ReadySchema },
+        security: [],
+        response: { 200: ReadyOkSchema, 503: NotReadySchema },
       },
       logLevel: 'warn',
     },

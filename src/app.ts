@@ -4,11 +4,14 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import backendsRoute from '../routes/backends.js';
 import executeRoute from '../routes/execute.js';
 import healthRoute from '../routes/health.js';
+import metricsRoute from '../routes/metrics.js';
 import principalPlugin from './auth/principal.js';
 import type { Config } from './config.js';
 import backendsPlugin from './plugins/backends.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
 import jsonBodyPlugin from './plugins/json-body.js';
+import metricsPlugin from './plugins/metrics.js';
+import openapiPlugin from './plugins/openapi.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeadersPlugin from './plugins/security-headers.js';
 
@@ -68,12 +71,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   await app.register(errorHandlerPlugin);
+  // Before every route: swagger collects routes as they are added, metrics hooks see every request.
+  await app.register(openapiPlugin);
+  await app.register(metricsPlugin);
   await app.register(jsonBodyPlugin, { maxDepth: config.limits.maxJsonDepth });
   await app.register(securityHeadersPlugin, { config });
   await app.register(principalPlugin, { config });
   await app.register(rateLimitPlugin, { config });
   await app.register(backendsPlugin, { config });
   await app.register(healthRoute);
+  await app.register(metricsRoute);
   await app.register(executeRoute, { config });
   await app.register(backendsRoute);
   return app;

@@ -41,6 +41,7 @@ export function toSqlgateError(err: unknown): SqlgateError {
 
 export function sendError(err: SqlgateError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const status = err.status;
+  if (request.server.hasDecorator('metrics')) request.server.metrics.countError(err.code);
   if (status >= 500 && err.code === 'INTERNAL') {
     request.log.error({ err: err.cause ?? err }, 'internal error');
   } else {

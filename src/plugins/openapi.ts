@@ -1,0 +1,106 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import pkg from '../../package.json' with { type: 'json' };
+import { finishDocument, hoistSharedSchemas } from './openapi-document.js';
+
+const DESCRIPTION = `HTTP/JSON gateway for PostgreSQL, MySQL/MariaDB and SQLite: send SQL and parameters, get typed
+results back as JSON.
+
+- Every request body is JSON; \`backend\` picks a configured backend (the default when omitted).
+- Every error has the body \`ErrorBody\` with a stable \`code\` (see the table on \`ErrorBody.error.code\`
+  and docs/errors.md), the client exception \`class\` and whether a retry may succeed.
+- Authentication: \`Authorization: Bearer <api key or JWT>\` when the server has \`auth\` configured;
+  without it the server only listens on loopback and needs no credentials.
+
+This document is generated from the route schemas (\`npm run openapi\` writes openapi/openapi.json).`;
+
+const TAGS = [
+  { name: 'statements', description: 'Run SQL in autocommit, in a batch, or inside a session.' },
+  { name: 'sessions', description: 'Pinned connections with transactions, savepoints and timeouts.' },
+  { name: 'backends', description: 'The configured databases and what each can do.' },
+  { name: 'health', description: 'Liveness and readiness probes.' },
+  { name: 'meta', description: 'Metrics and this document.' },
+];
+
+/**
+ * The OpenAPI 3.1 document (built by @fastify/swagger from every route registered after this plugin),
+ * served at /openapi.json, and Swagger UI at /docs. Register it before the routes.
+ */
+async function openapiPlugin(app: FastifyInstance): Promise<void> {
+  // Components found while the routes are converted; filled anew each time the document is built.
+  const shared = new Map<string, Record<string, unknown>>();
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'sqlgate',
+        version: pkg.version,
+        description: DESCRIPTION,
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      tags: TAGS,
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An API key (auth.apiKeys) or a JWT, as `Authorization: Bearer <token>`. Not needed when the ' +
+              'server runs without auth (loopback only).',
+          },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
+    transform: ({ schema, url }) => ({ schema: hoistSharedSchemas(schema, shared) as typeof schema, url }),
+    transformObject: (documentObject) => {
+      const doc =
+        'openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject;
+      return finishDocument(doc as Record<string, unknown>, shared) as typeof doc;
+    },
+  });
+
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    logLevel: 'warn',
+    staticCSP: true,
+    uiConfig: {
+      docExpansion: 'list',
+      deepLinking: true,
+      displayRequestDuration: true,
+      tryItOutEnabled: true,
+    },
+  });
+
+  app.get(
+    '/openapi.json',
+    {
+      logLevel: 'warn',
+      schema: {
+        summary: 'This OpenAPI document',
+        description: 'The OpenAPI 3.1 description of the API, as openapi/openapi.json in the repository.',
+        tags: ['meta'],
+        security: [],
+        response: {
+          200: Type.Object(
+            { openapi: Type.String(), info: Type.Object({}, { additionalProperties: true }) },
+            {
+              additionalProperties: true,
+              examples: [{ openapi: '3.1.0', info: { title: 'sqlgate', version: pkg.version }, paths: {} }],
+            },
+          ),
+        },
+      },
+    },
+    async () => app.swagger() as unknown as { openapi: string; info: Record<string, unknown> },
+  );
+}
+
+export default fp(openapiPlugin, { name: 'sqlgate-openapi' });
