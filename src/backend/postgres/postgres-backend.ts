@@ -2,7 +2,14 @@ import { debuglog } from 'node:util';
 import pg from 'pg';
 import { SqlgateError } from '../../errors.js';
 import type { BackendConfig } from '../create-backend.js';
-import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
+import { ReadOnlyGuardConnection } from '../read-only-connection.js';
+import type {
+  AcquireOptions,
+  Connection,
+  PoolStats,
+  ServerInfo,
+  StorageBackend,
+} from '../storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { type ClientState, PgConnection, type PgContext } from './postgres-connection.js';
 import { PostgresDialect } from './postgres-dialect.js';
@@ -46,6 +53,8 @@ export class PostgresBackend implements StorageBackend, PgContext {
   private readonly pinned = new Set<PgConnection>();
   private version: string | undefined;
   private closed = false;
+  /** Whether the main login can act outside the database (see `acquire`); asked once. */
+  private privileged: boolean | undefined;
 
   constructor(readonly config: BackendConfig) {
     this.name = config.name;
@@ -261,9 +270,9 @@ export class PostgresBackend implements StorageBackend, PgContext {
   }
 
   /**
-   * One autocommit statement on a pooled connection. A connection that turns out to be dead before the
-   * server ran anything (killed while idle in the pool) is discarded and the statement sent once more on
-   * another; a failure after that point is reported, never retried.
+   * One autocommit statement on a pooled connection. A pooled connection found dead before the statement
+   * was sent is discarded and the statement goes to another one; once sent, a lost connection is reported
+   * (BACKEND_UNAVAILABLE, once: the dead client is dropped from the pool) and never retried.
    */
   async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
     for (let attempt = 0; ; attempt++) {
@@ -279,11 +288,47 @@ export class PostgresBackend implements StorageBackend, PgContext {
     }
   }
 
-  async acquire(opts: AcquireOptions = {}): Promise<PgConnection> {
+  /**
+   * A pinned connection. For a read-only caller: on the `readOnlyUrl` pool when configured; otherwise the
+   * main login wrapped so that every statement runs inside a READ ONLY transaction — refused (FORBIDDEN)
+   * when that login is a superuser or may run server programs / write server files, because
+   * `COPY ... TO PROGRAM` and `lo_export` work inside a read-only transaction.
+   */
+  async acquire(opts: AcquireOptions = {}): Promise<Connection> {
     const conn = await this.borrow(opts.readOnly);
     this.pinned.add(conn);
     conn.onEnd = () => this.pinned.delete(conn);
-    return conn;
+    if (!opts.readOnly || conn.readOnlyEnforced) return conn;
+    try {
+      this.privileged ??= await this.isPrivileged(conn);
+      if (this.privileged) {
+        throw new SqlgateError(
+          'FORBIDDEN',
+          `read-only access to backend "${this.name}" needs a readOnlyUrl: its login can act outside the ` +
+            'database (superuser, pg_execute_server_program or pg_write_server_files)',
+          { backend: this.name },
+        );
+      }
+      return new ReadOnlyGuardConnection(conn);
+    } catch (err) {
+      await conn.release();
+      throw err;
+    }
+  }
+
+  private async isPrivileged(conn: PgConnection): Promise<boolean> {
+    const res = await conn.execute(
+      {
+        sql:
+          'SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)' +
+          " OR pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER')" +
+          " OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER')",
+        params: [],
+      },
+      OPS_OPTIONS,
+    );
+    const v = (res.rows[0] as unknown[] | undefined)?.[0];
+    return v !== false && v !== 'f';
   }
 
   poolStats(): PoolStats {

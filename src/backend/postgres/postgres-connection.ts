@@ -184,24 +184,21 @@ export class PgConnection implements Connection {
     try {
       await stmt.done;
     } catch (f) {
-      this.noteFailure(stmt, f as StatementFailure);
+      this.noteFailure(f as StatementFailure);
       throw this.failureToError(f as StatementFailure, false, null);
     }
   }
 
   /**
-   * Whether the last failure left the statement certainly unexecuted, so that an autocommit caller may
-   * retry it on another connection: the client was already dead, or the server's first answer was a FATAL
-   * shutdown/termination. (A FATAL flushes whatever the backend had buffered, so "nothing before it" means
-   * nothing ran to completion; an implicit transaction cut short is rolled back.)
+   * Whether the last call failed before anything was sent (the client was already known dead), so an
+   * autocommit caller may send the statement again on another connection. Once the statement is on the
+   * wire it is never retried: a backend terminated under it (pg_terminate_backend) may have been killed on
+   * purpose, and the client cannot tell that apart from an idle connection that died just before.
    */
   retrySafe = false;
 
-  private noteFailure(stmt: PgStatement, f: StatementFailure): void {
-    if (f.kind !== 'connection') return;
-    this.state.lost = true;
-    this.retrySafe =
-      !stmt.answered && isServerError(f.error) && ['57P01', '57P02', '57P03'].includes(f.error.code);
+  private noteFailure(f: StatementFailure): void {
+    if (f.kind === 'connection') this.state.lost = true;
   }
 
   /** Sends the statement and waits for it, cancelling it on timeout or when the client goes away. */
@@ -228,7 +225,7 @@ export class PgConnection implements Connection {
     try {
       return await stmt.done;
     } catch (f) {
-      this.noteFailure(stmt, f as StatementFailure);
+      this.noteFailure(f as StatementFailure);
       throw this.failureToError(f as StatementFailure, many, cancel.reason, opts.timeoutMs);
     } finally {
       clearTimeout(timer);

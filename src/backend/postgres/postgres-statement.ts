@@ -75,7 +75,9 @@ export type StatementFailure =
   | { kind: 'decode'; error: unknown; index: number }
   | { kind: 'tooLarge'; what: 'maxRows' | 'maxResponseBytes'; index: number };
 
-const TAG_RE = /^([A-Za-z]+)(?:.* (\d+))?$/;
+/** Command tags: `SELECT 5`, `INSERT 0 1`, `UPDATE 2`, `CREATE TABLE`, `BEGIN`. */
+const TAG_WORD_RE = /^[A-Za-z]+/;
+const TAG_COUNT_RE = / (\d+)$/;
 
 /** Rough encoded size of a JSON value, to stop a result before it grows past maxResponseBytes. */
 function approxSize(v: JsonValue): number {
@@ -98,8 +100,6 @@ export class PgStatement {
   readonly results: RawResult[] = [];
   /** Settles after the ReadyForQuery that ends the round trip (or when the connection is lost). */
   readonly done: Promise<RawResult[]>;
-  /** A non-error response (ParseComplete aside) arrived: the server has started on this statement. */
-  answered = false;
   private resolve!: (r: RawResult[]) => void;
   private reject!: (f: StatementFailure) => void;
   private current: RawResult | null = null;
@@ -158,12 +158,10 @@ export class PgStatement {
   }
 
   handleRowDescription(msg: { fields: FieldDescription[] }): void {
-    this.answered = true;
     this.begin(msg.fields);
   }
 
   handleDataRow(msg: { fields: Array<string | null> }): void {
-    this.answered = true;
     const r = this.current;
     if (!r || this.failure || !this.plan.paramSets) return;
     if (this.plan.maxRows > 0 && r.rows.length >= this.plan.maxRows) {
@@ -191,20 +189,18 @@ export class PgStatement {
   }
 
   handleCommandComplete(msg: { text: string }): void {
-    this.answered = true;
-    const m = TAG_RE.exec(msg.text);
-    this.finish((m?.[1] ?? '').toUpperCase(), m?.[2] !== undefined ? Number(m[2]) : null);
+    const word = TAG_WORD_RE.exec(msg.text)?.[0] ?? '';
+    const count = TAG_COUNT_RE.exec(msg.text)?.[1];
+    this.finish(word.toUpperCase(), count !== undefined ? Number(count) : null);
   }
 
   /** The row limit was reached: more rows exist than maxRows. */
   handlePortalSuspended(): void {
-    this.answered = true;
     if (!this.failure) this.fail({ kind: 'tooLarge', what: 'maxRows', index: this.results.length });
     this.finish('', null);
   }
 
   handleEmptyQuery(): void {
-    this.answered = true;
     this.finish('', null);
   }
 
