@@ -12,6 +12,8 @@ import type { ExecOptions, ParamValue, QueryResult, Statement } from './types.js
  *    roll it back (a read has nothing to commit).
  *  - A transaction the gateway opens through `run` (a batch, a session's BEGIN) is made read-only by
  *    `SET TRANSACTION READ ONLY` right after its BEGIN, whatever the client asked for.
+ *  - Right after either BEGIN a `SELECT 1` takes the transaction's first snapshot: PostgreSQL lets
+ *    `SET TRANSACTION READ WRITE` undo READ ONLY until the first query, and refuses it after.
  *  - A client statement that ends the transaction (COMMIT sent as SQL) leaves the connection idle, so the
  *    next statement gets its own READ ONLY transaction again.
  * It relies on one statement per call (the backends refuse multi-statement strings) and must not be used
@@ -43,11 +45,17 @@ export class ReadOnlyGuardConnection implements Connection {
     const { begin, end } = this.inner.dialect.beginSql({ readOnly: true });
     for (const sql of begin) await this.inner.run(sql);
     try {
+      await this.lockAccessMode();
       return await fn();
     } finally {
       if (this.inner.txStatus() !== 'idle') await this.inner.run('ROLLBACK');
       for (const sql of end) await this.inner.run(sql);
     }
+  }
+
+  /** A first query in the transaction, after which its access mode can no longer change. */
+  private async lockAccessMode(): Promise<void> {
+    await this.inner.run('SELECT 1');
   }
 
   execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
@@ -65,6 +73,7 @@ export class ReadOnlyGuardConnection implements Connection {
     if (wasIdle && this.inner.txStatus() !== 'idle') {
       try {
         await this.inner.run('SET TRANSACTION READ ONLY');
+        await this.lockAccessMode();
       } catch (err) {
         await this.inner.run('ROLLBACK').catch(() => undefined);
         throw err;
