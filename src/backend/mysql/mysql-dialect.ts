@@ -1,0 +1,60 @@
+import type { BeginOptions, Dialect, DialectCapabilities } from '../dialect.js';
+import type { LexerOptions } from '../sql-lexer.js';
+import type { GenericType } from '../types.js';
+import { MYSQL_DDL } from './mysql-types.js';
+
+/**
+ * MySQL / MariaDB: `?` placeholders, backtick identifiers, `"..."` strings, `#` comments, backslash escapes.
+ *
+ * - `returning: false`: MySQL has no `INSERT ... RETURNING` at all and MariaDB's (10.5+) covers only
+ *   INSERT/REPLACE/DELETE, not UPDATE; clients read `lastInsertId` instead, the same way on both.
+ * - `transactionalDdl: false`: every DDL statement commits the open transaction implicitly (and cannot be
+ *   rolled back). The Connection reports that truthfully through `txStatus()` afterwards.
+ * - All four isolation levels exist; `SET TRANSACTION ISOLATION LEVEL` applies to the next transaction only.
+ * @see https://mariadb.com/kb/en/start-transaction/
+ * @see https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html
+ */
+export class MysqlDialect implements Dialect {
+  readonly name = 'mysql';
+  readonly capabilities: DialectCapabilities = {
+    returning: false,
+    savepoints: true,
+    isolationLevels: ['READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE'],
+    readOnlyTransactions: true,
+    deferrable: false,
+    transactionalDdl: false,
+    arrays: false,
+    placeholderStyle: 'question',
+  };
+  readonly lexer: LexerOptions = {
+    backslashEscapes: true,
+    doubleQuoteIsString: true,
+    dollarQuotes: false,
+    hashComments: true,
+    nestedBlockComments: false,
+    bracketIdentifiers: false,
+    numberedPlaceholders: false,
+  };
+
+  placeholder(): string {
+    return '?';
+  }
+
+  quoteIdentifier(name: string): string {
+    return `\`${name.replaceAll('`', '``')}\``;
+  }
+
+  beginSql(opts: BeginOptions): { begin: string[]; end: string[] } {
+    const begin: string[] = [];
+    // Without SESSION/GLOBAL this sets the level of the next transaction only, so nothing outlives it.
+    if (opts.isolationLevel) begin.push(`SET TRANSACTION ISOLATION LEVEL ${opts.isolationLevel}`);
+    if (opts.readOnly === true) begin.push('START TRANSACTION READ ONLY');
+    else if (opts.readOnly === false) begin.push('START TRANSACTION READ WRITE');
+    else begin.push('START TRANSACTION');
+    return { begin, end: [] };
+  }
+
+  ddlType(type: GenericType): string {
+    return MYSQL_DDL[type];
+  }
+}

@@ -1,0 +1,506 @@
+import type { EventEmitter } from 'node:events';
+import { SqlgateError } from '../../errors.js';
+import { leadingKeyword } from '../sql-lexer.js';
+import type { Column, ExecOptions, GenericType, JsonValue, QueryResult } from '../types.js';
+import { type FieldInfo, FLAG, mysqlDbType, mysqlGenericType, T } from './mysql-types.js';
+import { columnEncoder, type Encoder, type MysqlParam } from './mysql-values.js';
+
+/**
+ * Runs one statement on a mysql2 connection and streams its rows into JSON values: the row limit and the
+ * response-size limit stop reading early, and a statement that overruns its timeout (or whose client went
+ * away) is stopped with `KILL QUERY <thread id>` from a second connection, after which the connection stays
+ * usable. The transaction status is read from the server status flags of every OK/EOF packet.
+ */
+
+/** SERVER_STATUS_IN_TRANS, SERVER_STATUS_AUTOCOMMIT, SERVER_SESSION_STATE_CHANGED. */
+export const STATUS = { IN_TRANS: 0x1, AUTOCOMMIT: 0x2, SESSION_STATE_CHANGED: 0x4000 } as const;
+
+/** How long a killed statement may take to end before its connection is closed instead. */
+const KILL_GRACE_MS = 5_000;
+
+/** A mysql2 command as an event emitter (`fields`, `result`, `error`, `end`); `execute` is its packet hook. */
+export interface RawCommand extends EventEmitter {
+  next: unknown;
+  execute(packet: RawPacket | null, connection: unknown): boolean;
+}
+
+interface RawPacket {
+  isEOF(): boolean;
+  eofStatusFlags(): number;
+}
+
+/** The members of a mysql2 (pool) connection this backend uses; hand-written so tests can fake them. */
+export interface RawConnection extends EventEmitter {
+  threadId: number | null;
+  execute(options: { sql: string; values: MysqlParam[]; rowsAsArray: boolean }): RawCommand;
+  query(options: { sql: string; rowsAsArray: boolean }): RawCommand;
+  reset(callback: (err: Error | null) => void): void;
+  unprepare(sql: string): void;
+  release(): void;
+  destroy(): void;
+  readonly _fatalError?: unknown;
+  readonly _protocolError?: unknown;
+  readonly _closing?: boolean;
+  readonly stream?: { destroyed?: boolean };
+}
+
+/** What mysql2 reports for a statement without a result set (an OK packet). */
+interface OkHeader {
+  affectedRows: number | string;
+  insertId: number | string;
+  serverStatus?: number;
+}
+
+/** Per physical connection, kept across leases. */
+export class ConnState {
+  /** Server status flags of the last OK/EOF packet; autocommit, no transaction until told otherwise. */
+  status: number = STATUS.AUTOCOMMIT;
+  /** Session state changed (SET, temp table, user variable, lock ...): a full reset is due on release. */
+  dirty = false;
+  dead = false;
+  maxAllowedPacket = 16 * 1024 * 1024;
+  /** Set while a statement runs: ends it when the connection is destroyed under it. */
+  abortPending: ((err: SqlgateError) => void) | null = null;
+
+  get inTransaction(): boolean {
+    return (this.status & STATUS.IN_TRANS) !== 0;
+  }
+
+  /** Anything that would leak into the next user of the connection. */
+  get needsReset(): boolean {
+    return this.dirty || (this.status & (STATUS.IN_TRANS | STATUS.AUTOCOMMIT)) !== STATUS.AUTOCOMMIT;
+  }
+}
+
+/** Whether mysql2 already knows the socket is gone (nothing can be sent). */
+export function rawIsDead(raw: RawConnection, state: ConnState): boolean {
+  return (
+    state.dead ||
+    !!raw._fatalError ||
+    !!raw._protocolError ||
+    raw._closing === true ||
+    raw.stream?.destroyed === true
+  );
+}
+
+/** Session state MySQL does not report through SERVER_SESSION_STATE_CHANGED; the connection is reset after. */
+const UNTRACKED_STATE =
+  /:=|\bINTO\s+@|\b(?:GET_LOCK|GET_ADVISORY_LOCK)\s*\(|^\s*(?:LOCK|HANDLER|CALL|PREPARE|EXECUTE|XA|FLUSH)\b/i;
+
+const DDL_COMMANDS = new Set(['CREATE', 'ALTER', 'DROP', 'RENAME']);
+
+/** Services a statement needs from its backend. */
+export interface StatementServices {
+  backend: string;
+  /** `KILL QUERY <threadId>` on another connection. */
+  killQuery(threadId: number): Promise<void>;
+  /** DATETIME columns that carry the TIMESTAMP marker, per `schema.table`; null when the catalog was not asked. */
+  timestampColumns(
+    raw: RawConnection,
+    state: ConnState,
+    tables: Array<[string, string]>,
+  ): Promise<Map<string, Set<string>>>;
+  knownTimestampColumns(schema: string, table: string): Set<string> | undefined;
+  /** Called after DDL: cached catalog facts may be stale. */
+  schemaChanged(): void;
+  /** Maps driver errors; connections with a read-only credential report privilege errors as read-only ones. */
+  mapError(err: unknown): SqlgateError;
+}
+
+interface ColumnPlan {
+  columns: Column[];
+  encoders: Encoder[];
+  names: string[];
+  /** Columns that are DATETIME now but may be TIMESTAMP once the catalog answers: index, schema, table, column. */
+  pending: Array<{ index: number; schema: string; table: string; column: string }>;
+}
+
+function planColumns(fields: FieldInfo[], opts: ExecOptions, services: StatementServices): ColumnPlan {
+  const columns: Column[] = [];
+  const encoders: Encoder[] = [];
+  const names: string[] = [];
+  const pending: ColumnPlan['pending'] = [];
+  fields.forEach((f, index) => {
+    let native: GenericType = mysqlGenericType(f);
+    const target = opts.columnTypes?.[f.name];
+    if (native === 'DATETIME' && f.columnType === T.DATETIME && f.schema && f.orgTable && f.orgName) {
+      const known = services.knownTimestampColumns(f.schema, f.orgTable);
+      if (known?.has(f.orgName)) native = 'TIMESTAMP';
+      else if (!known && !target)
+        pending.push({ index, schema: f.schema, table: f.orgTable, column: f.orgName });
+    }
+    columns.push({
+      name: f.name,
+      type: target ?? native,
+      dbType: mysqlDbType(f),
+      nullable: (f.flags & FLAG.NOT_NULL) === 0,
+    });
+    encoders.push(columnEncoder(f, native, target, opts.int64));
+    names.push(f.name);
+  });
+  return { columns, encoders, names, pending };
+}
+
+/** Rough encoded size of a JSON value, to stop a result before it grows past maxResponseBytes. */
+function approxSize(v: JsonValue): number {
+  if (v === null) return 4;
+  switch (typeof v) {
+    case 'string':
+      return v.length + 3;
+    case 'number':
+      return 12;
+    case 'boolean':
+      return 5;
+    default:
+      return JSON.stringify(v).length;
+  }
+}
+
+function tooLarge(what: string): SqlgateError {
+  return new SqlgateError(
+    'RESULT_TOO_LARGE',
+    `the result exceeds ${what}; narrow the query or page through it`,
+  );
+}
+
+/** The raw outcome of one statement before metadata fix-ups. */
+interface Outcome {
+  plan: ColumnPlan | null;
+  /** Encoded rows: arrays while catalog look-ups are pending, otherwise already in the requested row mode. */
+  rows: Array<JsonValue[] | Record<string, JsonValue>>;
+  header: OkHeader | null;
+}
+
+/**
+ * Sends the statement (binary protocol when `values` is given, text protocol otherwise) and collects its
+ * first result set. Resolves after any KILL it issued has completed, so a kill can never hit the next
+ * statement on the connection.
+ */
+function send(
+  raw: RawConnection,
+  state: ConnState,
+  sql: string,
+  values: MysqlParam[] | null,
+  opts: ExecOptions,
+  services: StatementServices,
+): Promise<Outcome> {
+  return new Promise<Outcome>((resolve, reject) => {
+    if (rawIsDead(raw, state)) {
+      reject(notSent(services.backend));
+      return;
+    }
+    const threadId = raw.threadId;
+    let setIndex = -1;
+    let plan: ColumnPlan | null = null;
+    let planSet = -1;
+    const rows: Outcome['rows'] = [];
+    let bytes = 0;
+    let header: OkHeader | null = null;
+    let failure: SqlgateError | null = null;
+    let driverError: unknown = null;
+    let killReason: 'timeout' | 'aborted' | 'stop' | null = null;
+    let killing: Promise<void> | null = null;
+    let settled = false;
+    let ended = false;
+    let timer: NodeJS.Timeout | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    const rowMode = opts.rowMode;
+
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      if (grace) clearTimeout(grace);
+      opts.signal?.removeEventListener('abort', onAbort);
+      raw.removeListener('error', onConnectionLost);
+      raw.removeListener('end', onConnectionLost);
+      state.abortPending = null;
+    };
+    const settle = (err: SqlgateError | null) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      if (err) reject(err);
+      else resolve({ plan, rows, header });
+    };
+    /** Ends the statement from our side: the connection is closed, nothing more will arrive. */
+    const abandon = (err: SqlgateError) => {
+      state.dead = true;
+      raw.destroy();
+      settle(err);
+    };
+    const timeoutError = () =>
+      killReason === 'aborted'
+        ? new SqlgateError('STATEMENT_TIMEOUT', 'the statement was cancelled because the client went away', {
+            backend: services.backend,
+          })
+        : new SqlgateError(
+            'STATEMENT_TIMEOUT',
+            `the statement ran longer than ${opts.timeoutMs} ms and was stopped`,
+            { backend: services.backend },
+          );
+    const requestKill = (reason: 'timeout' | 'aborted' | 'stop') => {
+      if (killReason || ended || settled) return;
+      killReason = reason;
+      if (threadId === null) {
+        abandon(failure ?? timeoutError());
+        return;
+      }
+      killing = services.killQuery(threadId).catch(() => {
+        // No second connection to kill from: closing this one is the only way to stop the statement.
+        if (!ended) abandon(failure ?? timeoutError());
+      });
+      grace = setTimeout(() => {
+        if (!ended) abandon(failure ?? timeoutError());
+      }, KILL_GRACE_MS);
+    };
+    const onAbort = () => requestKill('aborted');
+    const onConnectionLost = (err?: unknown) => {
+      state.dead = true;
+      if (!ended) {
+        ended = true;
+        settle(
+          failure ??
+            (killReason && killReason !== 'stop'
+              ? timeoutError()
+              : err
+                ? services.mapError(err)
+                : new SqlgateError('BACKEND_UNAVAILABLE', 'the MySQL connection was closed', {
+                    backend: services.backend,
+                  })),
+        );
+      }
+    };
+    state.abortPending = (err) => {
+      if (!ended) {
+        ended = true;
+        settle(err);
+      }
+    };
+    raw.once('error', onConnectionLost);
+    raw.once('end', onConnectionLost);
+
+    const cmd = values
+      ? raw.execute({ sql, values, rowsAsArray: true })
+      : raw.query({ sql, rowsAsArray: true });
+
+    // mysql2 reports the status flags of OK packets but not of the EOF packet that ends a result set;
+    // read them as the packet goes by so txStatus() stays truthful after a SELECT (autocommit=0 begins one).
+    const rowState = (Object.getPrototypeOf(cmd) as { row?: unknown }).row;
+    if (typeof rowState === 'function') {
+      const handle = cmd.execute;
+      cmd.execute = function (this: RawCommand, packet, connection) {
+        if (packet && this.next === rowState && packet.isEOF()) state.status = packet.eofStatusFlags();
+        return handle.call(this, packet, connection);
+      };
+    }
+
+    cmd.on('fields', (fields: FieldInfo[] | undefined) => {
+      setIndex++;
+      if (fields && !plan && !failure) {
+        try {
+          plan = planColumns(fields, opts, services);
+          planSet = setIndex;
+        } catch (err) {
+          failure = services.mapError(err);
+          requestKill('stop');
+        }
+      }
+    });
+    cmd.on('result', (r: unknown) => {
+      if (!Array.isArray(r)) {
+        const ok = r as OkHeader;
+        header = ok;
+        if (ok.serverStatus !== undefined) state.status = ok.serverStatus;
+        if (state.status & STATUS.SESSION_STATE_CHANGED) state.dirty = true;
+        return;
+      }
+      if (failure || !plan || setIndex !== planSet) return;
+      try {
+        if (rows.length >= opts.maxRows) throw tooLarge(`maxRows (${opts.maxRows})`);
+        const { encoders, names } = plan;
+        const out: JsonValue[] = new Array(r.length);
+        for (let i = 0; i < r.length; i++) {
+          const value = r[i];
+          const v = value === null || value === undefined ? null : (encoders[i] as Encoder)(value);
+          bytes += approxSize(v);
+          out[i] = v;
+        }
+        if (bytes > opts.maxResponseBytes) throw tooLarge(`maxResponseBytes (${opts.maxResponseBytes})`);
+        if (rowMode === 'array' || plan.pending.length > 0) {
+          rows.push(out);
+        } else {
+          const obj: Record<string, JsonValue> = {};
+          for (let i = 0; i < out.length; i++) obj[names[i] as string] = out[i] as JsonValue;
+          rows.push(obj);
+        }
+      } catch (err) {
+        failure = err instanceof SqlgateError ? err : services.mapError(err);
+        rows.length = 0;
+        // Stop the statement rather than read (and drop) the rest of a large result.
+        setImmediate(() => requestKill('stop'));
+      }
+    });
+    cmd.on('error', (err: unknown) => {
+      driverError = err;
+    });
+    cmd.on('end', () => {
+      if (ended) return;
+      ended = true;
+      const finish = () => {
+        if (failure) return settle(failure);
+        if (driverError) {
+          const mapped = services.mapError(driverError);
+          if (killReason && killReason !== 'stop' && mapped.code === 'STATEMENT_TIMEOUT')
+            return settle(timeoutError());
+          return settle(mapped);
+        }
+        // Without a driver error the statement finished before any kill reached it: its result stands.
+        settle(null);
+      };
+      if (killing) killing.then(finish, finish);
+      else finish();
+    });
+
+    if (opts.timeoutMs > 0) timer = setTimeout(() => requestKill('timeout'), opts.timeoutMs);
+    if (opts.signal) {
+      if (opts.signal.aborted) requestKill('aborted');
+      else opts.signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}
+
+/** A marker on errors raised before anything reached the server, so the caller may retry elsewhere. */
+export const NOT_SENT = Symbol('sqlgate.mysql.notSent');
+
+function notSent(backend: string): SqlgateError {
+  const err = new SqlgateError('BACKEND_UNAVAILABLE', 'the MySQL connection was lost', { backend });
+  (err as unknown as Record<symbol, boolean>)[NOT_SENT] = true;
+  return err;
+}
+
+export function wasNotSent(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[NOT_SENT] === true;
+}
+
+/**
+ * Runs one statement and builds its QueryResult. `values` null uses the text protocol (statements the
+ * binary protocol cannot prepare); otherwise the statement is prepared once per connection and executed.
+ */
+export async function runStatement(
+  raw: RawConnection,
+  state: ConnState,
+  sql: string,
+  values: MysqlParam[] | null,
+  opts: ExecOptions,
+  services: StatementServices,
+): Promise<QueryResult> {
+  const started = performance.now();
+  const command = leadingKeyword(sql);
+  if (UNTRACKED_STATE.test(sql)) state.dirty = true;
+  const { plan, rows, header } = await send(raw, state, sql, values, opts, services);
+  if (DDL_COMMANDS.has(command)) services.schemaChanged();
+
+  let columns: Column[] = [];
+  let outRows: QueryResult['rows'] = rows;
+  if (plan) {
+    columns = plan.columns;
+    if (plan.pending.length > 0) {
+      const tables = new Map<string, [string, string]>();
+      for (const p of plan.pending) tables.set(`${p.schema}.${p.table}`, [p.schema, p.table]);
+      const marked = await services.timestampColumns(raw, state, [...tables.values()]);
+      for (const p of plan.pending) {
+        if (!marked.get(`${p.schema}.${p.table}`)?.has(p.column)) continue;
+        const col = columns[p.index] as Column;
+        col.type = 'TIMESTAMP';
+        for (const row of rows as JsonValue[][]) {
+          const v = row[p.index];
+          if (typeof v === 'string') row[p.index] = `${v}+00:00`;
+        }
+      }
+      if (opts.rowMode === 'object') {
+        const names = plan.names;
+        outRows = (rows as JsonValue[][]).map((arr) => {
+          const obj: Record<string, JsonValue> = {};
+          for (let i = 0; i < arr.length; i++) obj[names[i] as string] = arr[i] as JsonValue;
+          return obj;
+        });
+      }
+    }
+  }
+  let affectedRows = 0;
+  let lastInsertId: string | number | null = null;
+  if (header) {
+    affectedRows = Number(header.affectedRows);
+    const id = String(header.insertId ?? '0');
+    if ((command === 'INSERT' || command === 'REPLACE') && id !== '0') {
+      lastInsertId = opts.int64 === 'string' ? id : encodeId(id);
+    }
+  }
+  return {
+    columns,
+    rows: outRows,
+    rowCount: plan ? rows.length : 0,
+    affectedRows,
+    lastInsertId,
+    command,
+    durationMs: performance.now() - started,
+  };
+}
+
+function encodeId(id: string): number {
+  const n = Number(id);
+  if (!Number.isSafeInteger(n)) {
+    throw new SqlgateError(
+      'TYPE_CONVERSION_ERROR',
+      'lastInsertId is beyond ±(2^53-1) and cannot be a JSON number; use int64: "string"',
+    );
+  }
+  return n;
+}
+
+/**
+ * A statement the gateway runs for itself (session setup, catalog look-ups): text or binary protocol,
+ * rows as arrays of driver values, no limits. Updates the connection's status flags like any statement.
+ */
+export function internalQuery(
+  raw: RawConnection,
+  state: ConnState,
+  sql: string,
+  values: MysqlParam[] | null,
+  services: StatementServices,
+): Promise<unknown[][]> {
+  return new Promise((resolve, reject) => {
+    if (rawIsDead(raw, state)) {
+      reject(notSent(services.backend));
+      return;
+    }
+    const cmd = values
+      ? raw.execute({ sql, values, rowsAsArray: true })
+      : raw.query({ sql, rowsAsArray: true });
+    const rows: unknown[][] = [];
+    let error: unknown = null;
+    const lost = (err?: unknown) => {
+      state.dead = true;
+      state.abortPending = null;
+      reject(err ? services.mapError(err) : notSent(services.backend));
+    };
+    raw.once('error', lost);
+    state.abortPending = (err) => {
+      raw.removeListener('error', lost);
+      reject(err);
+    };
+    cmd.on('result', (r: unknown) => {
+      if (Array.isArray(r)) rows.push(r);
+      else if ((r as OkHeader).serverStatus !== undefined)
+        state.status = (r as OkHeader).serverStatus as number;
+    });
+    cmd.on('error', (err: unknown) => {
+      error = err;
+    });
+    cmd.on('end', () => {
+      raw.removeListener('error', lost);
+      state.abortPending = null;
+      if (error) reject(services.mapError(error));
+      else resolve(rows);
+    });
+  });
+}
