@@ -6,6 +6,7 @@ import executeRoute from '../routes/execute.js';
 import healthRoute from '../routes/health.js';
 import metricsRoute from '../routes/metrics.js';
 import principalPlugin from './auth/principal.js';
+import { LOG_SANITIZERS } from './auth/redact.js';
 import type { Config } from './config.js';
 import backendsPlugin from './plugins/backends.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
@@ -26,6 +27,8 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
+  'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
   'headers.authorization',
   'params',
   'body.params',
@@ -34,6 +37,10 @@ export const REDACT_PATHS = [
   '*.password',
   'connectionString',
   '*.connectionString',
+  'readOnlyUrl',
+  '*.readOnlyUrl',
+  'secret',
+  '*.secret',
 ];
 
 /** Builds the Fastify app with every plugin and route registered. Never listens. */
@@ -43,6 +50,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       ? (opts.logger ?? {
           level: config.logging.level,
           redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+          // Also strip user:password@ from any message or field (driver errors that quote a DSN).
+          ...LOG_SANITIZERS,
         })
       : undefined;
   const app = Fastify({

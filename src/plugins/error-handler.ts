@@ -46,7 +46,15 @@ export function sendError(err: SqlgateError, request: FastifyRequest, reply: Fas
     request.log.error({ err: err.cause ?? err }, 'internal error');
   } else {
     request.log.info(
-      { code: err.code, dbCode: err.details.dbCode, cause: (err.cause as Error)?.message },
+      {
+        code: err.code,
+        dbCode: err.details.dbCode,
+        // A database's raw message can quote params or row values (PostgreSQL class 22/23); the mapped
+        // message is already redacted by its backend, so only errors from outside the database log the cause.
+        ...(err.details.dbCode === undefined
+          ? { cause: (err.cause as Error)?.message }
+          : { error: err.message }),
+      },
       'request failed',
     );
   }

@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { stripCredentials } from '../auth/redact.js';
 import type { Config } from '../config.js';
 
 /**
@@ -31,6 +32,8 @@ async function securityHeadersPlugin(app: FastifyInstance, opts: { config: Confi
   }
 
   app.addHook('onSend', async (_request, reply, payload) => {
+    // Error bodies carry database messages; a driver that quotes its DSN must not hand out the password.
+    if (reply.statusCode >= 400 && typeof payload === 'string') payload = stripCredentials(payload);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');

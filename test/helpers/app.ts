@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pino from 'pino';
 import { buildApp, REDACT_PATHS } from '../../src/app.js';
+import { LOG_SANITIZERS } from '../../src/auth/redact.js';
 import { type Config, loadConfig } from '../../src/config.js';
 
 /** Every log line any test app wrote, so a test can grep them for secrets. */
@@ -32,7 +33,10 @@ export async function makeTestApp(doc: Record<string, unknown>): Promise<TestApp
       cb();
     },
   });
-  const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream);
+  const logger = pino(
+    { level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' }, ...LOG_SANITIZERS },
+    stream,
+  );
   const app = await buildApp(config, { loggerInstance: logger });
   await app.ready();
   const call = async (opts: InjectOptions) => {
