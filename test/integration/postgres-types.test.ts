@@ -237,6 +237,13 @@ describe('postgres types over HTTP', () => {
     expect(scalar.value).toBe('just a string');
     const arr = await roundTrip('JSONB', { $type: 'JSON', value: [1, [2, [3]]] });
     expect(arr.value).toEqual([1, [2, [3]]]);
+    // Numbers a JS client would get rounded are refused, not changed; ::text reads them exactly.
+    const big = '{"id": 12345678901234567890}';
+    const refused = await exec('SELECT :j::jsonb AS j', { j: big });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('TYPE_CONVERSION_ERROR');
+    expect((await ok('SELECT :j::jsonb::text AS j', { j: big })).rows[0].j).toBe(big);
+    expect((await exec(`SELECT '{"x": 1e400}'::json AS j`)).status).toBe(422);
     const plain = await roundTrip('JSON', { z: 1, a: 2 });
     expect(Object.keys(plain.value)).toEqual(['z', 'a']);
     expect(plain.column).toMatchObject({ type: 'JSON', dbType: 'json' });
@@ -369,6 +376,20 @@ describe('postgres types over HTTP', () => {
     });
     expect(iv.value).toBe('1 year 2 mons 3 days 04:05:06.789');
     expect(iv.column).toMatchObject({ type: 'INTERVAL', dbType: 'interval' });
+
+    // Domains arrive as their base type; arrays over a domain decode like arrays of the base type.
+    await ok('DROP DOMAIN IF EXISTS pgt_posint');
+    await ok('CREATE DOMAIN pgt_posint AS int8 CHECK (VALUE > 0)');
+    try {
+      const dom = await ok('SELECT 5::pgt_posint AS d, ARRAY[5, 6]::pgt_posint[] AS da');
+      expect(dom.rows[0]).toEqual({ d: '5', da: ['5', '6'] });
+      expect(dom.columns.map((c: { type: string; dbType: string }) => `${c.type}/${c.dbType}`)).toEqual([
+        'BIGINT/int8',
+        'ARRAY/_pgt_posint',
+      ]);
+    } finally {
+      await ok('DROP DOMAIN pgt_posint');
+    }
 
     const b = await ok('SELECT true AS t, false AS f, NULL::bool AS n');
     expect(b.rows[0]).toEqual({ t: true, f: false, n: null });

@@ -294,7 +294,7 @@ export class PostgresBackend implements StorageBackend, PgContext {
    * when that login is a superuser or may run server programs / write server files, because
    * `COPY ... TO PROGRAM` and `lo_export` work inside a read-only transaction.
    */
-  async acquire(opts: AcquireOptions = {}): Promise<Connection> {
+  async acquire(opts: AcquireOptions = {}): Promise<PgConnection | ReadOnlyGuardConnection> {
     const conn = await this.borrow(opts.readOnly);
     this.pinned.add(conn);
     conn.onEnd = () => this.pinned.delete(conn);

@@ -113,7 +113,9 @@ export interface PgTypeRow {
 /** SQL for the lookup; `$1` is an oid[] literal. */
 export const PG_TYPE_LOOKUP_SQL =
   'SELECT t.oid::int8::text, t.typname::text, t.typtype::text, ' +
-  "CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE 0 END::int8::text, " +
+  // The element of an array; of an array over a domain, the domain's base type (what its values print as).
+  "CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1 " +
+  'THEN COALESCE(NULLIF(e.typbasetype, 0), t.typelem) ELSE 0 END::int8::text, ' +
   'e.typtype::text, t.typdelim::text ' +
   'FROM pg_catalog.pg_type t LEFT JOIN pg_catalog.pg_type e ' +
   "ON e.oid = t.typelem AND t.typcategory = 'A' AND t.typlen = -1 " +

@@ -66,6 +66,27 @@ export function decodeBytea(text: string): string {
   return Buffer.from(bytes).toString('base64');
 }
 
+/** A number literal JSON.parse may round: 16+ digits in a row, or an exponent of 3+ digits. */
+const RISKY_NUMBER_RE = /\d{16}|[eE][+-]?\d{3}/;
+
+/**
+ * json/jsonb text -> JSON value. jsonb keeps numbers exactly (as numeric); a JS number cannot always:
+ * an integer beyond ±(2^53-1) would be rounded and 1e400 would become Infinity (then `null` in the
+ * response). Those are refused like an unsafe int64, rather than changed; `::text` reads them exactly.
+ */
+export function decodeJson(text: string): JsonValue {
+  if (!RISKY_NUMBER_RE.test(text)) return JSON.parse(text) as JsonValue;
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (typeof v === 'number' && (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)))) {
+      throw new SqlgateError(
+        'TYPE_CONVERSION_ERROR',
+        'a JSON value in the result holds a number a JSON client would get rounded; select the column as ::text',
+      );
+    }
+    return v;
+  }) as JsonValue;
+}
+
 function decodeFloat(text: string): number | string {
   // The server spells the special values exactly as the JSON API does.
   if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') return text;
@@ -97,7 +118,7 @@ export function scalarDecoder(kind: ValueKind, int64: Int64Mode): Decoder {
     case 'timestamptz':
       return (t) => normalizeTimestamp(t, true);
     case 'json':
-      return (t) => JSON.parse(t) as JsonValue;
+      return decodeJson;
   }
 }
 
