@@ -3,13 +3,7 @@ import pg from 'pg';
 import { SqlgateError } from '../../errors.js';
 import type { BackendConfig } from '../create-backend.js';
 import { ReadOnlyGuardConnection } from '../read-only-connection.js';
-import type {
-  AcquireOptions,
-  Connection,
-  PoolStats,
-  ServerInfo,
-  StorageBackend,
-} from '../storage-backend.js';
+import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { type ClientState, PgConnection, type PgContext } from './postgres-connection.js';
 import { PostgresDialect } from './postgres-dialect.js';
