@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { type Config, ConfigError, isLoopbackHost, loadConfig } from './config.js';
+import { type Config, ConfigError, isAuthConfigured, isLoopbackHost, loadConfig } from './config.js';
 
 const USAGE = `usage:
   sqlgate serve [--config FILE] [--host HOST] [--port PORT] [--insecure]
@@ -35,11 +35,11 @@ function ensureSqliteDirs(config: Config): void {
 
 async function serve(config: Config): Promise<void> {
   const { host, port, insecure } = config.server;
-  const authConfigured = (config.auth?.apiKeys.length ?? 0) > 0;
+  const authConfigured = isAuthConfigured(config);
   if (!authConfigured && !isLoopbackHost(host) && !insecure) {
     throw new ConfigError([
       `/server/host: ${host} is reachable from other machines but no auth is configured; ` +
-        'configure auth.apiKeys, listen on 127.0.0.1, or pass --insecure to accept the risk',
+        'configure auth.apiKeys or auth.jwt, listen on 127.0.0.1, or pass --insecure to accept the risk',
     ]);
   }
   ensureSqliteDirs(config);
