@@ -32,6 +32,8 @@ export interface PgContext {
 const CANCEL_MARGIN_MS = 100;
 /** How long a cancelled statement may take to stop before its connection is closed instead. */
 const CANCEL_GRACE_MS = 2000;
+/** How long ROLLBACK / DISCARD ALL may take on release before the connection is closed instead. */
+const RESET_TIMEOUT_MS = 10_000;
 
 /**
  * Commands that cannot change session settings or transaction state: after anything else the remembered
@@ -76,6 +78,13 @@ export class PgConnection implements Connection {
   onEnd: (() => void) | undefined;
   /** A statement since checkout may have left session state (SET, temp table, open transaction...). */
   private dirty = false;
+  /**
+   * Whether the last call failed before anything was sent (the client was already known dead), so an
+   * autocommit caller may send the statement again on another connection. Once the statement is on the
+   * wire it is never retried: a backend terminated under it (pg_terminate_backend) may have been killed on
+   * purpose, and the client cannot tell that apart from an idle connection that died just before.
+   */
+  retrySafe = false;
 
   /**
    * @param readOnlyEnforced the client logged in with the least-privilege `readOnlyUrl` credential, so no SQL
@@ -105,7 +114,6 @@ export class PgConnection implements Connection {
     return this.state.lost || !(this.client as unknown as { _queryable: boolean })._queryable;
   }
 
-  /** The server sent nothing for the statement before the connection failed: it did not run. */
   private unavailable(message: string): SqlgateError {
     return new SqlgateError('BACKEND_UNAVAILABLE', message, { backend: this.ctx.name });
   }
@@ -177,25 +185,24 @@ export class PgConnection implements Connection {
     this.state.timeoutMs = ms;
   }
 
-  /** Runs a simple-protocol statement and waits for its ReadyForQuery. */
-  private async simple(sql: string): Promise<void> {
+  /**
+   * Runs a simple-protocol statement and waits for its ReadyForQuery.
+   * @param killAfterMs when > 0, a server that has not answered by then loses the connection (for resets,
+   *   which must not hang a release forever).
+   */
+  private async simple(sql: string, killAfterMs = 0): Promise<void> {
     const stmt = new PgStatement({ sql, maxRows: 0, maxBytes: 0, int64: 'string', typeOf: () => undefined });
+    const timer = killAfterMs > 0 ? setTimeout(() => this.kill(), killAfterMs) : undefined;
     this.client.query(stmt as unknown as pg.Submittable);
     try {
       await stmt.done;
     } catch (f) {
       this.noteFailure(f as StatementFailure);
       throw this.failureToError(f as StatementFailure, false, null);
+    } finally {
+      clearTimeout(timer);
     }
   }
-
-  /**
-   * Whether the last call failed before anything was sent (the client was already known dead), so an
-   * autocommit caller may send the statement again on another connection. Once the statement is on the
-   * wire it is never retried: a backend terminated under it (pg_terminate_backend) may have been killed on
-   * purpose, and the client cannot tell that apart from an idle connection that died just before.
-   */
-  retrySafe = false;
 
   private noteFailure(f: StatementFailure): void {
     if (f.kind === 'connection') this.state.lost = true;
@@ -317,9 +324,9 @@ export class PgConnection implements Connection {
 
   async reset(): Promise<void> {
     if (this.isLost) throw this.unavailable('the connection to PostgreSQL was lost');
-    if (this.client.getTransactionStatus() !== 'I') await this.simple('ROLLBACK');
+    if (this.client.getTransactionStatus() !== 'I') await this.simple('ROLLBACK', RESET_TIMEOUT_MS);
     // Settings, temp tables, prepared statements, cursors, advisory locks, LISTEN: all gone.
-    await this.simple('DISCARD ALL');
+    await this.simple('DISCARD ALL', RESET_TIMEOUT_MS);
     this.state.timeoutMs = undefined;
     this.dirty = false;
   }
