@@ -65,7 +65,14 @@ const executeRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
     async (request, reply) => {
       const body = request.body;
       if (body.session !== undefined) {
-        throw new SqlgateError('SESSION_NOT_FOUND', 'no such session');
+        // Same as POST /v1/sessions/{id}/execute: queued FIFO on the session, not cancelled on disconnect.
+        const opts = execOptions(config.limits, body.options, undefined, request.principal.limits?.maxRows);
+        return app.sessions.run(body.session, request.principal, async (s) => {
+          if (body.backend !== undefined && body.backend !== s.backend.name) {
+            throw new SqlgateError('BAD_REQUEST', `the session belongs to backend "${s.backend.name}"`);
+          }
+          return s.execute(prepareStatement(s.backend.dialect, body.sql, body.params), opts);
+        });
       }
       const backend = authorizeBackend(request, app.backends, body.backend);
       const stmt = prepareStatement(backend.dialect, body.sql, body.params);

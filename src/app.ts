@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import backendsRoute from '../routes/backends.js';
+import batchRoute from '../routes/batch.js';
 import executeRoute from '../routes/execute.js';
 import healthRoute from '../routes/health.js';
 import metricsRoute from '../routes/metrics.js';
+import sessionsRoute from '../routes/sessions.js';
 import principalPlugin from './auth/principal.js';
 import { LOG_SANITIZERS } from './auth/redact.js';
 import type { Config } from './config.js';
@@ -15,6 +17,7 @@ import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeadersPlugin from './plugins/security-headers.js';
+import sessionsPlugin from './sessions/plugin.js';
 
 export interface BuildOptions {
   /** A pino logger config or instance; defaults to the configured level. Tests pass a capturing stream. */
@@ -91,9 +94,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(principalPlugin, { config });
   await app.register(rateLimitPlugin, { config });
   await app.register(backendsPlugin, { config });
+  // After backends: onClose runs in reverse order, so sessions roll back before the pools close.
+  await app.register(sessionsPlugin, { config });
   await app.register(healthRoute);
   await app.register(metricsRoute);
   await app.register(executeRoute, { config });
+  await app.register(batchRoute, { config });
+  await app.register(sessionsRoute, { config });
   await app.register(backendsRoute);
   return app;
 }

@@ -43,6 +43,12 @@ export interface Connection {
    * each statement wrapped in a read-only transaction (src/query/read-only.ts).
    */
   readonly readOnlyEnforced?: boolean;
+  /**
+   * Optional: true once the connection can no longer be used (destroyed, lost, its worker killed after a
+   * timeout). A session checks it after every call so it can end itself instead of reporting a dead
+   * connection as idle. When absent, a BACKEND_UNAVAILABLE error is taken as the same signal.
+   */
+  readonly isClosed?: boolean;
   /** Rolls back anything open and clears session state (SET, temp tables, prepared statements). */
   reset(): Promise<void>;
   /** `reset` then returns the connection to the pool; destroys it when the reset fails. Idempotent. */

@@ -20,6 +20,25 @@ export class TransactionManager {
     return this.conn.txStatus();
   }
 
+  /** Savepoints created through this manager that are still open, outermost first. */
+  get openSavepoints(): readonly string[] {
+    return this.savepoints;
+  }
+
+  /**
+   * Brings the manager in line with the database after client SQL ran on the connection: when the
+   * transaction ended behind its back (a COMMIT/ROLLBACK sent as SQL, MySQL's implicit commit on DDL, a
+   * deadlock the database rolled back), savepoints are forgotten and the after-end statements run (so a
+   * SQLite read-only transaction does not leave `query_only` on for the next one).
+   */
+  async sync(): Promise<void> {
+    if (this.state !== 'idle') return;
+    this.savepoints.length = 0;
+    const after = this.afterEnd;
+    this.afterEnd = [];
+    for (const s of after) await this.conn.run(s);
+  }
+
   /** Starts a transaction, or a savepoint when one is already open (returns its name then). */
   async begin(opts: BeginOptions = {}): Promise<string | null> {
     if (this.state !== 'idle') {
