@@ -123,9 +123,9 @@ export class MysqlConnection implements Connection {
   /**
    * Plain `INSERT ... VALUES (...)` runs as multi-row INSERTs in chunks (at most 1000 rows, 65535
    * placeholders and half of max_allowed_packet each); every other statement runs once per set on the same
-   * prepared statement. A failing chunk is re-run row by row to find the failing set, which gives the same
-   * outcome as running the sets one by one; when the error is not about one row (deadlock, timeout, lost
-   * connection), `statementIndex` is the first set of the chunk.
+   * prepared statement. A chunk failing on a row is bisected to find the failing set (see `apply`), which
+   * gives the same outcome as running the sets one by one; when the error is not about one row (deadlock,
+   * timeout, lost connection), `statementIndex` is the first set of the chunk.
    */
   async executeMany(sql: string, paramSets: ParamValue[][], opts: ExecOptions): Promise<QueryResult[]> {
     this.usable();
@@ -159,30 +159,24 @@ export class MysqlConnection implements Connection {
     const budget = Math.max(64 * 1024, Math.floor(this.state.maxAllowedPacket / 2));
     const rowSql = Buffer.byteLength(plan.tuple) + 2;
     let increment: bigint | null = null;
-    let i = 0;
-    while (i < sets.length) {
-      const start = i;
-      let bytes = Buffer.byteLength(plan.head);
-      while (i < sets.length && i - start < rowCap) {
-        const b = paramSetBytes(sets[i] as MysqlParam[]) + rowSql;
-        if (i > start && bytes + b > budget) break;
-        bytes += b;
-        i++;
-      }
-      const rows = i - start;
-      if (rows === 1) {
-        await one(start);
-        continue;
-      }
+    /**
+     * Applies sets [from, to) as one multi-row INSERT. A row error rolls back just that statement, so the
+     * range is split in halves and each applied in turn: the rows before the failing set end up applied and
+     * the failing set is found in O(log n) statements, the same outcome as running the sets one by one.
+     */
+    const apply = async (from: number, to: number): Promise<void> => {
+      const rows = to - from;
+      if (rows === 1) return one(from);
       let chunk: QueryResult;
       try {
-        chunk = await this.run1(chunkSql(plan, rows), sets.slice(start, i).flat(), opts);
+        chunk = await this.run1(chunkSql(plan, rows), sets.slice(from, to).flat(), opts);
       } catch (err) {
         if (!(err instanceof SqlgateError)) throw err;
-        if (!ROW_ERRORS.has(err.code) || this.isClosed) throw err.with({ statementIndex: start });
-        // The chunk was rolled back as one statement; run its rows one by one to find the failing set.
-        for (let k = start; k < i; k++) await one(k);
-        continue;
+        if (!ROW_ERRORS.has(err.code) || this.isClosed) throw err.with({ statementIndex: from });
+        const mid = from + Math.ceil(rows / 2);
+        await apply(from, mid);
+        await apply(mid, to);
+        return;
       }
       const firstId = chunk.lastInsertId === null ? 0n : BigInt(chunk.lastInsertId);
       if (firstId > 0n && increment === null) increment = await this.autoIncrementIncrement();
@@ -199,6 +193,18 @@ export class MysqlConnection implements Connection {
           durationMs: duration,
         });
       }
+    };
+    let i = 0;
+    while (i < sets.length) {
+      const start = i;
+      let bytes = Buffer.byteLength(plan.head);
+      while (i < sets.length && i - start < rowCap) {
+        const b = paramSetBytes(sets[i] as MysqlParam[]) + rowSql;
+        if (i > start && bytes + b > budget) break;
+        bytes += b;
+        i++;
+      }
+      await apply(start, i);
     }
     return results;
   }

@@ -1,0 +1,302 @@
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
+import { TransactionManager } from '../../src/backend/transaction-manager.js';
+import type { ExecOptions, ParamValue } from '../../src/backend/types.js';
+import { ERROR_CODES, type ErrorCode, SqlgateError, toErrorBody } from '../../src/errors.js';
+import type { TestApp } from '../helpers/app.js';
+import { makeTestApp } from '../helpers/app.js';
+import { MYSQL_URL, testBackends, uniqueName } from '../helpers/backends.js';
+
+/**
+ * Every gateway error a real MariaDB statement can produce, with HTTP status, class, retryable flag,
+ * SQLSTATE and errno; and that no bound value ever appears in an error response. Single statements go
+ * through POST /v1/execute; what needs two transactions at once (deadlock, lock wait, read-only
+ * transaction) uses connections pinned with backend.acquire().
+ */
+const my = (await testBackends()).find((b) => b.driver === 'mysql');
+
+const OPTS: ExecOptions = {
+  rowMode: 'object',
+  int64: 'string',
+  timeoutMs: 10_000,
+  maxRows: 1000,
+  maxResponseBytes: 1 << 20,
+};
+const int = (value: number): ParamValue => ({ type: 'INTEGER', value });
+
+describe('mysql errors', () => {
+  if (!my || my.skipReason) {
+    it.skip(`skipped: ${my?.skipReason ?? 'no mysql backend'}`, () => {});
+    return;
+  }
+  let t: TestApp;
+  let backend: StorageBackend;
+  let parent: string;
+  let child: string;
+  const exec = (sql: string, params?: unknown, options?: unknown) =>
+    t.post('/v1/execute', {
+      sql,
+      ...(params !== undefined ? { params } : {}),
+      ...(options ? { options } : {}),
+    });
+  const q = (c: Connection, sql: string, params: ParamValue[] = []) => c.execute({ sql, params }, OPTS);
+
+  /** An HTTP error body matches the registry for its code and carries the SQLSTATE and errno. */
+  const expectHttp = (
+    res: { status: number; body: { error: Record<string, unknown> } },
+    code: ErrorCode,
+    sqlState?: string,
+    errno?: number,
+  ) => {
+    const spec = ERROR_CODES[code];
+    expect(res.status, JSON.stringify(res.body)).toBe(spec.status);
+    expect(res.body.error).toMatchObject({ code, class: spec.class, retryable: spec.retryable });
+    if (sqlState) expect(res.body.error.sqlState).toBe(sqlState);
+    if (errno) expect(res.body.error.dbCode).toBe(errno);
+    expect(JSON.stringify(res.body)).not.toMatch(/\bat .+\.(ts|js):\d+/);
+  };
+  /** A rejection from the backend API, checked as the HTTP layer would answer with it. */
+  const expectRejected = async (p: Promise<unknown>, code: ErrorCode, errno: number) => {
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SqlgateError);
+    const e = err as SqlgateError;
+    expect(e.code, e.message).toBe(code);
+    expect(e.details.dbCode).toBe(errno);
+    expect(e.status).toBe(ERROR_CODES[code].status);
+    expect(toErrorBody(e, 'r').error).toMatchObject({
+      class: ERROR_CODES[code].class,
+      retryable: ERROR_CODES[code].retryable,
+    });
+    return e;
+  };
+
+  beforeAll(async () => {
+    t = await makeTestApp({ backends: { db: my.backendDoc() } });
+    backend = t.app.backends.get('db');
+    parent = uniqueName('mye_p');
+    child = uniqueName('mye_c');
+    for (const sql of [
+      `CREATE TABLE ${parent} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB`,
+      `CREATE TABLE ${child} (id INT PRIMARY KEY, email VARCHAR(255) NOT NULL, qty INT CHECK (qty > 0), ` +
+        `tiny TINYINT, at DATETIME, code VARCHAR(3), parent_id INT, UNIQUE KEY uq_email (email), ` +
+        `CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES ${parent}(id)) ENGINE=InnoDB`,
+      `INSERT INTO ${parent} (id, v) VALUES (1, 0), (2, 0)`,
+      `INSERT INTO ${child} (id, email, qty, parent_id) VALUES (1, 'a@x', 1, 1)`,
+    ]) {
+      const res = await exec(sql);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+  });
+  afterAll(async () => {
+    await exec(`DROP TABLE IF EXISTS ${child}`);
+    await exec(`DROP TABLE IF EXISTS ${parent}`);
+    await t?.close();
+  });
+
+  describe('single statements over HTTP', () => {
+    it('duplicate key -> UNIQUE_VIOLATION naming the key, never the value', async () => {
+      const secret = 'secret-dup-4711@example.com';
+      await exec(`INSERT INTO ${child} (id, email, qty) VALUES (10, :e, 1)`, { e: secret });
+      const res = await exec(`INSERT INTO ${child} (id, email, qty) VALUES (11, :e, 1)`, { e: secret });
+      expectHttp(res, 'UNIQUE_VIOLATION', '23000', 1062);
+      expect(res.body.error.constraint).toBe('uq_email');
+      expect(JSON.stringify(res.body)).not.toContain(secret);
+      expect(JSON.stringify(res.body)).not.toContain('4711');
+      const pk = await exec(`INSERT INTO ${child} (id, email, qty) VALUES (1, 'other@x', 1)`);
+      expectHttp(pk, 'UNIQUE_VIOLATION', '23000', 1062);
+      expect(pk.body.error.constraint).toBe('PRIMARY');
+    });
+
+    it('foreign key, both directions -> FOREIGN_KEY_VIOLATION', async () => {
+      const noParent = await exec(
+        `INSERT INTO ${child} (id, email, qty, parent_id) VALUES (20, 'fk@x', 1, :p)`,
+        {
+          p: 99,
+        },
+      );
+      expectHttp(noParent, 'FOREIGN_KEY_VIOLATION', '23000', 1452);
+      expect(noParent.body.error.constraint).toBe('fk_parent');
+      const referenced = await exec(`DELETE FROM ${parent} WHERE id = 1`);
+      expectHttp(referenced, 'FOREIGN_KEY_VIOLATION', '23000', 1451);
+      expect(referenced.body.error.constraint).toBe('fk_parent');
+    });
+
+    it('NULL into NOT NULL, or no value and no default -> NOT_NULL_VIOLATION', async () => {
+      const explicit = await exec(`INSERT INTO ${child} (id, email, qty) VALUES (30, :e, 1)`, { e: null });
+      expectHttp(explicit, 'NOT_NULL_VIOLATION', '23000', 1048);
+      expect(explicit.body.error.column).toBe('email');
+      const omitted = await exec(`INSERT INTO ${child} (id, qty) VALUES (31, 1)`);
+      expectHttp(omitted, 'NOT_NULL_VIOLATION', 'HY000', 1364);
+      expect(omitted.body.error.column).toBe('email');
+    });
+
+    it('CHECK constraint -> CHECK_VIOLATION (MariaDB errno 4025)', async () => {
+      const secret = 'secret-check-sentinel-0815';
+      const res = await exec(`INSERT INTO ${child} (id, email, qty) VALUES (40, :e, :q)`, {
+        e: secret,
+        q: 0,
+      });
+      expectHttp(res, 'CHECK_VIOLATION', '23000', 4025);
+      expect(JSON.stringify(res.body)).not.toContain(secret);
+    });
+
+    it('bad values -> QUERY_FAILED without the value', async () => {
+      const secret = 'secret-value-9a8b7c';
+      const cases: Array<[string, Record<string, unknown>, number]> = [
+        [`UPDATE ${child} SET tiny = :v WHERE id = 1`, { v: 1000 }, 1264],
+        [`UPDATE ${child} SET tiny = :v WHERE id = 1`, { v: secret }, 1366],
+        [`UPDATE ${child} SET at = :v WHERE id = 1`, { v: secret }, 1292],
+        [`UPDATE ${child} SET code = :v WHERE id = 1`, { v: secret }, 1406],
+      ];
+      for (const [sql, params, errno] of cases) {
+        const res = await exec(sql, params);
+        expectHttp(res, 'QUERY_FAILED', undefined, errno);
+        expect(JSON.stringify(res.body)).not.toContain(secret);
+      }
+    });
+
+    it('syntax error -> SQL_SYNTAX_ERROR', async () => {
+      expectHttp(await exec('SELEC 1'), 'SQL_SYNTAX_ERROR', '42000', 1064);
+    });
+
+    it('undefined table, column, function -> UNDEFINED_OBJECT', async () => {
+      expectHttp(await exec('SELECT * FROM no_such_table_here'), 'UNDEFINED_OBJECT', '42S02', 1146);
+      expectHttp(await exec(`SELECT no_such_column FROM ${child}`), 'UNDEFINED_OBJECT', '42S22', 1054);
+      expectHttp(await exec('SELECT no_such_function_x(1)'), 'UNDEFINED_OBJECT', '42000', 1305);
+    });
+
+    it('statement timeout -> 504 STATEMENT_TIMEOUT, the query is killed and the connection reused', async () => {
+      const probe = uniqueName('probe');
+      const started = performance.now();
+      const res = await exec(`SELECT SLEEP(5) /* ${probe} */`, undefined, { timeoutMs: 300 });
+      const elapsed = performance.now() - started;
+      expectHttp(res, 'STATEMENT_TIMEOUT');
+      expect(elapsed).toBeLessThan(2500);
+      const running = await exec(
+        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE :p AND ID <> CONNECTION_ID()`,
+        { p: `%${probe}%` },
+      );
+      expect(running.status).toBe(200);
+      expect(Number(running.body.rows[0].n)).toBe(0);
+      const after = await exec('SELECT 1 AS one');
+      expect(after.body.rows[0].one).toBe(1);
+    });
+
+    it('a KILL QUERY from elsewhere -> STATEMENT_TIMEOUT', async () => {
+      const c = await backend.acquire();
+      const admin = await mysql.createConnection(MYSQL_URL);
+      try {
+        const id = (c as unknown as { threadId: number }).threadId;
+        const running = q(c, 'SELECT SLEEP(5)').then(
+          () => Promise.reject(new Error('the statement was not stopped')),
+          (e: unknown) => Promise.reject(e),
+        );
+        running.catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 200));
+        await admin.query(`KILL QUERY ${id}`);
+        const e = await expectRejected(running, 'STATEMENT_TIMEOUT', 1317);
+        expect(e.details.sqlState).toBe('70100');
+        expect((await q(c, 'SELECT 2 AS two')).rows[0]).toEqual({ two: 2 });
+      } finally {
+        await admin.end();
+        await c.release();
+      }
+    });
+  });
+
+  describe('two transactions at once', () => {
+    it('deadlock -> DEADLOCK (retryable), the victim is rolled back and txStatus says so', async () => {
+      const a = await backend.acquire();
+      const b = await backend.acquire();
+      const tmA = new TransactionManager(a);
+      const tmB = new TransactionManager(b);
+      try {
+        await tmA.begin();
+        await tmB.begin();
+        await q(a, `UPDATE ${parent} SET v = v + 1 WHERE id = ?`, [int(1)]);
+        await q(b, `UPDATE ${parent} SET v = v + 1 WHERE id = ?`, [int(2)]);
+        const first = q(a, `UPDATE ${parent} SET v = v + 1 WHERE id = ?`, [int(2)]);
+        await new Promise((r) => setTimeout(r, 200));
+        const second = q(b, `UPDATE ${parent} SET v = v + 1 WHERE id = ?`, [int(1)]);
+        const outcomes = await Promise.allSettled([first, second]);
+        const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ i, err: o.reason }] : []));
+        expect(failed).toHaveLength(1);
+        const victim = failed[0] as { i: number; err: unknown };
+        await expectRejected(Promise.reject(victim.err), 'DEADLOCK', 1213);
+        expect((victim.err as SqlgateError).details.sqlState).toBe('40001');
+        // InnoDB rolled the victim's transaction back; the survivor's is still open.
+        const [victimConn, survivor] = victim.i === 0 ? [a, b] : [b, a];
+        expect(victimConn.txStatus()).toBe('idle');
+        expect(survivor.txStatus()).toBe('active');
+      } finally {
+        await a.release();
+        await b.release();
+      }
+    });
+
+    it('lock wait timeout -> LOCK_TIMEOUT (retryable), the transaction stays open', async () => {
+      const a = await backend.acquire();
+      const b = await backend.acquire();
+      try {
+        await new TransactionManager(a).begin();
+        await q(a, `UPDATE ${parent} SET v = v + 1 WHERE id = ?`, [int(2)]);
+        await q(b, 'SET innodb_lock_wait_timeout = 1');
+        await new TransactionManager(b).begin();
+        await expectRejected(
+          q(b, `UPDATE ${parent} SET v = v + 1 WHERE id = ?`, [int(2)]),
+          'LOCK_TIMEOUT',
+          1205,
+        );
+        expect(b.txStatus()).toBe('active');
+        // Over HTTP, the same in one statement (MariaDB's SET STATEMENT ... FOR).
+        const res = await exec(
+          `SET STATEMENT innodb_lock_wait_timeout = 1 FOR UPDATE ${parent} SET v = v + 1 WHERE id = 2`,
+        );
+        expectHttp(res, 'LOCK_TIMEOUT', 'HY000', 1205);
+      } finally {
+        await a.release();
+        await b.release();
+      }
+    });
+
+    it('a write in START TRANSACTION READ ONLY -> READ_ONLY_VIOLATION', async () => {
+      const c = await backend.acquire();
+      try {
+        const tm = new TransactionManager(c);
+        await tm.begin({ readOnly: true });
+        expect(c.txStatus()).toBe('active');
+        await expectRejected(
+          q(c, `UPDATE ${parent} SET v = 0 WHERE id = ?`, [int(1)]),
+          'READ_ONLY_VIOLATION',
+          1792,
+        );
+        expect((await q(c, `SELECT COUNT(*) AS n FROM ${parent}`)).rows[0]).toEqual({ n: '2' });
+        await tm.rollback();
+        expect(c.txStatus()).toBe('idle');
+      } finally {
+        await c.release();
+      }
+    });
+
+    it('an unknown savepoint -> UNDEFINED_OBJECT', async () => {
+      const c = await backend.acquire();
+      try {
+        const tm = new TransactionManager(c);
+        await tm.begin();
+        const err = await c.run('ROLLBACK TO SAVEPOINT `nope`').then(
+          () => null,
+          (e: unknown) => e as SqlgateError,
+        );
+        expect(err?.code).toBe('UNDEFINED_OBJECT');
+        expect(err?.details.dbCode).toBe(1305);
+        await tm.rollback();
+      } finally {
+        await c.release();
+      }
+    });
+  });
+});
