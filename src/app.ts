@@ -85,6 +85,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     reply.header('x-request-id', request.id);
   });
 
+  // On the root instance, so /readyz (in a child context) sees what the CLI sets on SIGTERM.
+  app.decorate('draining', false);
   await app.register(errorHandlerPlugin);
   // Before every route: swagger collects routes as they are added, metrics hooks see every request.
   await app.register(openapiPlugin);
