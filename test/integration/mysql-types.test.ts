@@ -174,6 +174,17 @@ describe('mysql types over HTTP', () => {
     expect(tooFine.body.error.code).toBe('PARAM_INVALID');
   });
 
+  it("zero dates (allowed by the server's sql_mode) come back verbatim, not as null", async () => {
+    const name = await table('dt DATETIME, d DATE, nts TIMESTAMP NULL');
+    await ok(`INSERT INTO ${name} (id, dt, d, nts) VALUES (1, '0000-00-00 00:00:00', '0000-00-00', 0)`);
+    const body = await ok(`SELECT dt, d, nts FROM ${name}`);
+    expect(body.rows[0]).toEqual({
+      dt: '0000-00-00T00:00:00',
+      d: '0000-00-00',
+      nts: '0000-00-00T00:00:00+00:00',
+    });
+  });
+
   it('TIME(6) including negative values and more than 24 hours', async () => {
     const name = await table(`tm ${ddl('TIME')}`);
     const values = [
@@ -241,6 +252,15 @@ describe('mysql types over HTTP', () => {
     ]);
     expect(body.rows.map((r: Row) => r.j)).toEqual([doc, [], 'just a string', null]);
     expect(column(body, 'j')).toMatchObject({ type: 'JSON', dbType: 'JSON' });
+    // A number a double cannot hold is refused rather than rounded; as TEXT it is exact.
+    await ok(`UPDATE ${name} SET j = :j WHERE id = 4`, {
+      j: { $type: 'TEXT', value: '{"n": 12345678901234567890123}' },
+    });
+    const lossy = await exec(`SELECT j FROM ${name} WHERE id = 4`);
+    expect(lossy.status).toBe(422);
+    expect(lossy.body.error.code).toBe('TYPE_CONVERSION_ERROR');
+    const exact = await ok(`SELECT j FROM ${name} WHERE id = 4`, undefined, { columnTypes: { j: 'TEXT' } });
+    expect(exact.rows[0].j).toBe('{"n": 12345678901234567890123}');
     // A plain object param is JSON too.
     await ok(`UPDATE ${name} SET j = :j WHERE id = 4`, { j: { k: 'v' } });
     expect((await ok(`SELECT j FROM ${name} WHERE id = 4`)).rows[0].j).toEqual({ k: 'v' });

@@ -1,3 +1,4 @@
+import { SqlgateError } from '../../errors.js';
 import type { BeginOptions, Dialect, DialectCapabilities } from '../dialect.js';
 import type { LexerOptions } from '../sql-lexer.js';
 import type { GenericType } from '../types.js';
@@ -46,8 +47,14 @@ export class MysqlDialect implements Dialect {
 
   beginSql(opts: BeginOptions): { begin: string[]; end: string[] } {
     const begin: string[] = [];
-    // Without SESSION/GLOBAL this sets the level of the next transaction only, so nothing outlives it.
-    if (opts.isolationLevel) begin.push(`SET TRANSACTION ISOLATION LEVEL ${opts.isolationLevel}`);
+    if (opts.isolationLevel) {
+      // Pasted into SQL, so only a level from the fixed list.
+      if (!this.capabilities.isolationLevels.includes(opts.isolationLevel)) {
+        throw new SqlgateError('UNSUPPORTED_FEATURE', 'unknown isolation level');
+      }
+      // Without SESSION/GLOBAL this sets the level of the next transaction only, so nothing outlives it.
+      begin.push(`SET TRANSACTION ISOLATION LEVEL ${opts.isolationLevel}`);
+    }
     if (opts.readOnly === true) begin.push('START TRANSACTION READ ONLY');
     else if (opts.readOnly === false) begin.push('START TRANSACTION READ WRITE');
     else begin.push('START TRANSACTION');

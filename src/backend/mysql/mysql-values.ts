@@ -194,6 +194,29 @@ function normalizeFraction(s: string, decimals: number): string {
   return s.slice(0, dot + 1) + frac.padEnd(digits, '0');
 }
 
+const RE_MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;
+const RE_JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+const RE_JSON_NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/** The significant digits of a decimal number's text (sign, point, exponent and padding zeros dropped). */
+function significant(num: string): string {
+  const mantissa = (num.toLowerCase().split('e')[0] as string).replace('-', '').replace('.', '');
+  return mantissa.replace(/^0+/, '').replace(/0+$/, '');
+}
+
+/**
+ * Whether JSON.parse keeps every number of `text` exactly (a double holds about 15-17 digits). MariaDB
+ * stores JSON as text, so a 20-digit number is stored exactly and would be rounded only here.
+ */
+export function jsonNumbersExact(text: string): boolean {
+  if (!RE_MAYBE_INEXACT.test(text)) return true;
+  for (const token of text.replace(RE_JSON_STRING, '""').match(RE_JSON_NUMBER) ?? []) {
+    const n = Number(token);
+    if (!Number.isFinite(n) || significant(String(n)) !== significant(token)) return false;
+  }
+  return true;
+}
+
 function bitsToBigInt(b: Buffer): bigint {
   let n = 0n;
   for (const byte of b) n = (n << 8n) | BigInt(byte);
@@ -257,11 +280,20 @@ function nativeEncoder(f: FieldInfo, type: GenericType, int64: Int64Mode): Encod
     case 'JSON':
       if (mysqlGenericType(f) !== 'JSON') return null;
       return (v) => {
+        const text = typeof v === 'string' ? v : String(v);
+        let parsed: JsonValue;
         try {
-          return JSON.parse(typeof v === 'string' ? v : String(v)) as JsonValue;
+          parsed = JSON.parse(text) as JsonValue;
         } catch {
           throw conversionError(column, 'the JSON column holds text that is not JSON');
         }
+        if (!jsonNumbersExact(text)) {
+          throw conversionError(
+            column,
+            'a JSON number has more precision than a double; read the column with columnTypes "TEXT"',
+          );
+        }
+        return parsed;
       };
     case 'BLOB':
       return f.characterSet === BINARY_CHARSET && ct !== T.BIT ? (v) => encodeBytes(v as Buffer) : null;
