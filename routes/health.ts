@@ -68,7 +68,9 @@ const healthRoute: FastifyPluginAsyncTypebox<{ pingTimeoutMs?: number }> = async
     {
       schema: {
         summary: 'Readiness',
-        description: 'Pings every backend; 503 names the ones that failed, and while the server drains.',
+        description:
+          'Pings every backend; 503 names the ones that failed, and while the server drains. Public by ' +
+          'default when auth is configured (`auth.publicPaths`).',
         tags: ['health'],
         security: [],
         response: { 200: ReadyOkSchema, 503: NotReadySchema },

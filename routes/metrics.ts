@@ -23,9 +23,9 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Prometheus metrics',
         description:
           'Requests, latency, queries, errors by code, pool and session gauges, and Node.js process metrics ' +
-          'in the Prometheus text format. See docs/api.md for the list.',
+          'in the Prometheus text format (see docs/api.md for the list). Needs credentials when auth is ' +
+          'configured, unless `/metrics` is listed in `auth.publicPaths`.',
         tags: ['meta'],
-        security: [],
         produces: ['text/plain'],
         response: {
           200: Type.String({ description: 'Prometheus text exposition format 0.0.4.', examples: [EXAMPLE] }),
