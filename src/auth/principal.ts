@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Config, isAuthConfigured } from '../config.js';
 import { Authenticator, AuthFailure } from './authenticator.js';
+import { enforceBackendScope } from './scopes.js';
 
 /**
  * Who is calling. Every request has one: with no auth configured it is the anonymous local principal
@@ -61,6 +62,7 @@ async function principalPlugin(app: FastifyInstance, opts: { config?: Config }):
     });
     return;
   }
+  enforceBackendScope(app);
   const authenticator = new Authenticator(auth);
   const publicPaths = auth.publicPaths;
   const corsPreflight = opts.config.server.cors !== undefined;

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { StorageBackend } from '../backend/storage-backend.js';
 import { SqlgateError } from '../errors.js';
 import type { BackendRegistry } from '../plugins/backends.js';
@@ -50,4 +50,25 @@ export function principalLimits(src: {
   if (src.maxSessions !== undefined) limits.maxSessions = src.maxSessions;
   if (src.maxRows !== undefined) limits.maxRows = src.maxRows;
   return Object.keys(limits).length > 0 ? { limits: Object.freeze(limits) } : {};
+}
+
+/** Routes whose body picks a backend (`backend`, or the default when omitted and no `session` is given). */
+const BACKEND_ROUTES = new Set(['/v1/execute', '/v1/batch', '/v1/sessions']);
+
+/**
+ * A preHandler on every route: a body naming a backend (or a backend-choosing route relying on the default)
+ * is checked against the principal's scope before any handler runs. Routes also call `authorizeBackend`;
+ * this hook makes sure a new route that forgets to cannot become a way around the scope.
+ */
+export function enforceBackendScope(app: FastifyInstance): void {
+  app.addHook('preHandler', async (request) => {
+    if (request.method !== 'POST') return;
+    const body = request.body as { backend?: unknown; session?: unknown } | null | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+    const route = request.routeOptions.url ?? '';
+    let name: string | undefined;
+    if (typeof body.backend === 'string') name = body.backend;
+    else if (BACKEND_ROUTES.has(route) && body.session === undefined) name = app.backends?.defaultName;
+    if (name !== undefined && !inScope(request.principal, name)) throw notFound(body.backend as string);
+  });
 }

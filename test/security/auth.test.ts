@@ -232,3 +232,35 @@ describe('JWT with a public key and with a JWKS file', () => {
     }
   });
 });
+
+describe('backend scope on every statement route', () => {
+  it('batch and session open refuse an out-of-scope backend (named or default) like a missing one', async () => {
+    const t = await makeTestApp({
+      auth: { apiKeys: [{ name: 'analyst', key: ANALYST_KEY, backends: ['main'] }] },
+      backends: {
+        main: { driver: 'sqlite', database: tempSqliteFile() },
+        hidden: { driver: 'sqlite', database: tempSqliteFile() },
+      },
+      defaultBackend: 'hidden',
+    });
+    try {
+      const h = bearer(ANALYST_KEY);
+      for (const [url, body] of [
+        ['/v1/execute', { sql: 'SELECT 1' }],
+        ['/v1/execute', { sql: 'SELECT 1', backend: 'hidden' }],
+        ['/v1/batch', { statements: [{ sql: 'SELECT 1' }] }],
+        ['/v1/batch', { statements: [{ sql: 'SELECT 1' }], backend: 'hidden' }],
+        ['/v1/sessions', {}],
+        ['/v1/sessions', { backend: 'hidden' }],
+      ] as const) {
+        const res = await t.post(url, body, h);
+        if (res.status === 404 && res.body.error.code === 'NOT_FOUND') continue; // route not in this build
+        expect(res.status, `${url} ${JSON.stringify(body)}`).toBe(404);
+        expect(res.body.error.code).toBe('BACKEND_NOT_FOUND');
+      }
+      expect((await t.post('/v1/execute', { sql: 'SELECT 1', backend: 'main' }, h)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
