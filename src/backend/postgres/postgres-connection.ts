@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { SqlgateError } from '../../errors.js';
 import type { Dialect } from '../dialect.js';
+import { leadingKeyword } from '../sql-lexer.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult } from '../types.js';
 import { type CancelTarget, sendCancel } from './postgres-cancel.js';
@@ -61,6 +62,7 @@ const STATELESS = new Set([
   'REINDEX',
   'CHECKPOINT',
 ]);
+const COPY_FROM_STDIN = /\bFROM\s+STDIN\b/i;
 /** Functions that change session state from inside a SELECT. */
 const STATEFUL_CALL = /set_config|advisory_lock|advisory_xact_lock|pg_advisory|dblink_connect/i;
 
@@ -144,6 +146,13 @@ export class PgConnection implements Connection {
       throw new SqlgateError('STATEMENT_TIMEOUT', 'the client went away before the statement started', {
         backend: this.ctx.name,
       });
+    }
+    if (COPY_FROM_STDIN.test(sql) && leadingKeyword(sql) === 'COPY') {
+      throw new SqlgateError(
+        'UNSUPPORTED_FEATURE',
+        'COPY FROM STDIN needs a data stream the HTTP API does not have; use INSERT with a batch (paramSets)',
+        { backend: this.ctx.name },
+      );
     }
     const values = paramSets.map((set) => set.map(toPgParam));
     const started = performance.now();
@@ -275,16 +284,8 @@ export class PgConnection implements Connection {
         { cause: f.error },
       );
     }
-    const err = mapPgError(f.error, this.ctx.name, f.kind === 'connection');
-    if (err.code === 'STATEMENT_TIMEOUT' && timeoutMs > 0) {
-      return new SqlgateError(
-        'STATEMENT_TIMEOUT',
-        `the statement ran longer than ${timeoutMs} ms and was cancelled`,
-        { ...err.details, ...index },
-        { cause: f.error },
-      );
-    }
-    return err.with(index);
+    // A 57014 the gateway did not cause keeps the server's words (statement_timeout, or an admin's cancel).
+    return mapPgError(f.error, this.ctx.name, f.kind === 'connection').with(index);
   }
 
   private cancelTarget(): CancelTarget {

@@ -1,3 +1,4 @@
+import { SqlgateError } from '../../errors.js';
 import type { Int64Mode, JsonValue } from '../types.js';
 import { isServerError } from './postgres-errors.js';
 import type { PgType } from './postgres-types.js';
@@ -33,7 +34,7 @@ export interface PgWire {
   sync(): void;
   query(text: string): void;
   sendCopyFail(message: string): void;
-  stream: { cork?: () => void; uncork?: () => void };
+  stream: { cork?: () => void; uncork?: () => void; destroy?: () => void };
   once(event: string, listener: (...args: unknown[]) => void): unknown;
   removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
 }
@@ -204,8 +205,25 @@ export class PgStatement {
     this.finish('', null);
   }
 
+  /**
+   * COPY FROM STDIN (normally refused before sending): fail the copy. The server ignores a Sync that
+   * arrives during copy-in, so the extended protocol needs another one after CopyFail. With several sets,
+   * the messages queued behind the first were protocol violations to the server: the connection's state
+   * is unknowable and it is closed.
+   */
   handleCopyInResponse(connection: PgWire): void {
+    this.failure ??= {
+      kind: 'server',
+      error: new SqlgateError('UNSUPPORTED_FEATURE', 'COPY FROM STDIN is not supported through the gateway'),
+      index: this.results.length,
+    };
     connection.sendCopyFail('COPY FROM STDIN is not supported through the gateway');
+    if (!this.plan.paramSets) return;
+    if (this.plan.paramSets.length > 1) {
+      connection.stream.destroy?.();
+      return;
+    }
+    connection.sync();
   }
 
   handleCopyData(): void {
