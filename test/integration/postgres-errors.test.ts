@@ -135,6 +135,57 @@ describe('postgres errors', () => {
     it('unsupported features and transaction-state misuse', async () => {
       expectHttp(await exec('SELECT * FROM otherdb.public.t'), 'UNSUPPORTED_FEATURE', '0A000');
       expectHttp(await exec('SAVEPOINT sp'), 'INVALID_TRANSACTION_STATE', '25P01');
+      // No data stream over HTTP: refused before sending, or (spelled so the check misses it) by CopyFail.
+      expectHttp(await exec(`COPY ${tbl} (id) FROM STDIN`), 'UNSUPPORTED_FEATURE', undefined);
+      expectHttp(await exec(`COPY ${tbl} (id) FROM/**/STDIN`), 'UNSUPPORTED_FEATURE', undefined);
+      const after = await exec('SELECT 1 AS x');
+      expect(after.body.rows).toEqual([{ x: 1 }]);
+    });
+
+    it('errors while connecting: no such database or role -> BACKEND_UNAVAILABLE; role full -> OVERLOADED', async () => {
+      const withUrl = async (edit: (u: URL) => void, extra: Record<string, unknown> = {}) => {
+        const u = new URL(PG_URL);
+        edit(u);
+        return makeTestApp({ backends: { db: pg.backendDoc({ url: u.toString(), ...extra }) } });
+      };
+      const noDb = await withUrl((u) => {
+        u.pathname = '/no_such_database_pg';
+      });
+      try {
+        expectHttp(await noDb.post('/v1/execute', { sql: 'SELECT 1' }), 'BACKEND_UNAVAILABLE', '3D000');
+      } finally {
+        await noDb.close();
+      }
+      const noRole = await withUrl((u) => {
+        u.username = 'no_such_role_pg';
+      });
+      try {
+        expectHttp(await noRole.post('/v1/execute', { sql: 'SELECT 1' }), 'BACKEND_UNAVAILABLE', '28000');
+      } finally {
+        await noRole.close();
+      }
+      // The server refuses more connections than the role may have (53300): back off like a full pool.
+      const role = uniqueName('pgone');
+      await exec(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1`);
+      const limited = await withUrl(
+        (u) => {
+          u.username = role;
+        },
+        { pool: { max: 2 } },
+      );
+      try {
+        const held = await limited.app.backends.get('db').acquire();
+        try {
+          const res = await limited.post('/v1/execute', { sql: 'SELECT 1' });
+          expectHttp(res, 'OVERLOADED', '53300');
+          expect(res.headers['retry-after']).toBe('1');
+        } finally {
+          await held.release();
+        }
+      } finally {
+        await limited.close();
+        await exec(`DROP ROLE ${role}`);
+      }
     });
 
     it('statement timeout: 504, and the query is no longer running afterwards', async () => {
