@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Config, isAuthConfigured } from '../config.js';
+import { refuseUnenforceableClientTransactions } from '../query/read-only.js';
 import { Authenticator, AuthFailure } from './authenticator.js';
 import { enforceBackendScope } from './scopes.js';
 
@@ -63,6 +64,7 @@ async function principalPlugin(app: FastifyInstance, opts: { config?: Config }):
     return;
   }
   enforceBackendScope(app);
+  refuseUnenforceableClientTransactions(app);
   const authenticator = new Authenticator(auth);
   const publicPaths = auth.publicPaths;
   const corsPreflight = opts.config.server.cors !== undefined;

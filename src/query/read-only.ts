@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { ReadOnlyGuardConnection } from '../backend/read-only-connection.js';
 import type { Connection, StorageBackend } from '../backend/storage-backend.js';
@@ -81,4 +82,20 @@ export async function runAsPrincipal(
   } finally {
     await conn.release();
   }
+}
+
+/**
+ * A preHandler for `POST /v1/sessions` with `"begin": false`: a read-only principal may open one only where
+ * the read-only connection refuses writes by itself (see `acquireFor`). Checked by taking and returning one
+ * read-only connection, so the answer is the backend's own (readOnlyUrl configured or not).
+ */
+export function refuseUnenforceableClientTransactions(app: FastifyInstance): void {
+  app.addHook('preHandler', async (request) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== '/v1/sessions') return;
+    const body = request.body as { begin?: unknown; backend?: unknown } | null;
+    if (!request.principal.readOnly || !body || body.begin !== false) return;
+    const backend = app.backends.get(typeof body.backend === 'string' ? body.backend : undefined);
+    const conn = await acquireFor(request.principal, backend, { clientDrivesTransactions: true });
+    await conn.release();
+  });
 }

@@ -440,6 +440,18 @@ describe.each(modes)('read-only principal: $mode.label', ({ driver, skip, mode }
     },
   );
 
+  it('begin:false sessions need a connection that refuses writes by itself', async () => {
+    if (!available.has('session begin:false')) return;
+    const res = await t.post('/v1/sessions', { begin: false }, auth(READER));
+    if (mode.label.includes('non-superuser') || mode.writeCodes[0] === 'FORBIDDEN') {
+      expect(res.status, JSON.stringify(res.body)).toBe(403);
+      expect(res.body.error.code).toBe('FORBIDDEN');
+    } else {
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      await t.app.inject({ method: 'DELETE', url: `/v1/sessions/${res.body.id}`, headers: auth(READER) });
+    }
+  });
+
   it('a plain write answers with the documented code', async () => {
     const res = await t.post('/v1/execute', { sql: `DELETE FROM ${table}` }, auth(READER));
     expect(mode.writeCodes).toContain(res.body.error.code);
