@@ -84,7 +84,7 @@ describe('startup safety', () => {
       file,
       [
         'auth:',
-        '  jwt: { secret: "${JWT_SECRET}", issuer: "https://idp.test/", audience: "sqlgate" }',
+        `  jwt: { secret: "$\{JWT_SECRET}", issuer: "https://idp.test/", audience: "sqlgate" }`,
         'backends:',
         '  main: { driver: sqlite, database: ":memory:" }',
       ].join('\n'),
