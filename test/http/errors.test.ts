@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, capturedLogs, makeTestApp } from '../helpers/app.js';
+import { capturedLogs, makeTestApp, type TestApp } from '../helpers/app.js';
 import { tempSqliteFile } from '../helpers/backends.js';
 
 /** Protocol-level failures: every one has its documented code and status, and none leaks input. */
@@ -20,7 +20,11 @@ describe('HTTP error handling', () => {
   it('malformed JSON -> 400 BAD_REQUEST without quoting the body', async () => {
     const res = await raw(`{"sql": "select ?", "params": ["${SENTINEL}"`);
     expect(res.statusCode).toBe(400);
-    expect(res.json().error).toMatchObject({ code: 'BAD_REQUEST', class: 'ValidationError', retryable: false });
+    expect(res.json().error).toMatchObject({
+      code: 'BAD_REQUEST',
+      class: 'ValidationError',
+      retryable: false,
+    });
     expect(res.body).not.toContain(SENTINEL);
   });
 
