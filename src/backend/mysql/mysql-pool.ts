@@ -8,6 +8,7 @@ import { mapMysqlError } from './mysql-errors.js';
 import {
   ConnState,
   internalQuery,
+  KILL_GRACE_MS,
   type RawConnection,
   rawIsDead,
   type StatementServices,
@@ -335,10 +336,18 @@ export class MysqlPool implements ConnectionOwner {
   async killQuery(threadId: number): Promise<void> {
     if (!Number.isSafeInteger(threadId)) return;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const conn = await this.controlConnection();
+      const controlNow = this.controlConnection();
+      const conn = await controlNow;
       try {
         await new Promise<void>((resolve, reject) => {
+          // A control connection that does not answer is replaced rather than waited for.
+          const timer = setTimeout(() => {
+            if (this.control && this.control === controlNow) this.control = null;
+            conn.destroy();
+            reject(new Error('KILL QUERY did not complete in time'));
+          }, KILL_GRACE_MS);
           conn.query(`KILL QUERY ${threadId}`, (err) => {
+            clearTimeout(timer);
             // ER_NO_SUCH_THREAD: the connection is gone already; nothing left to stop.
             if (err && err.errno !== 1094) reject(err);
             else resolve();

@@ -16,7 +16,7 @@ import { columnEncoder, type Encoder, type MysqlParam } from './mysql-values.js'
 export const STATUS = { IN_TRANS: 0x1, AUTOCOMMIT: 0x2, SESSION_STATE_CHANGED: 0x4000 } as const;
 
 /** How long a killed statement may take to end before its connection is closed instead. */
-const KILL_GRACE_MS = 5_000;
+export const KILL_GRACE_MS = 5_000;
 
 /** A mysql2 command as an event emitter (`fields`, `result`, `error`, `end`); `execute` is its packet hook. */
 export interface RawCommand extends EventEmitter {
@@ -248,8 +248,10 @@ function send(
         // No second connection to kill from: closing this one is the only way to stop the statement.
         if (!ended) abandon(failure ?? timeoutError());
       });
+      // Neither the statement nor the KILL finished in time: close the connection (a KILL that lands later
+      // must not hit another statement) and answer now.
       grace = setTimeout(() => {
-        if (!ended) abandon(failure ?? timeoutError());
+        if (!settled) abandon(failure ?? timeoutError());
       }, KILL_GRACE_MS);
     };
     const onAbort = () => requestKill('aborted');
