@@ -62,6 +62,8 @@ const STATELESS = new Set([
   'REINDEX',
   'CHECKPOINT',
 ]);
+/** Statements `run` sends that leave session settings alone (unless they undo a SET in the transaction). */
+const TX_CONTROL = new Set(['BEGIN', 'START', 'SAVEPOINT', 'RELEASE', 'COMMIT', 'END', 'ROLLBACK', 'ABORT']);
 const COPY_FROM_STDIN = /\bFROM\s+STDIN\b/i;
 /** Functions that change session state from inside a SELECT. */
 const STATEFUL_CALL = /set_config|advisory_lock|advisory_xact_lock|pg_advisory|dblink_connect/i;
@@ -80,6 +82,8 @@ export class PgConnection implements Connection {
   onEnd: (() => void) | undefined;
   /** A statement since checkout may have left session state (SET, temp table, open transaction...). */
   private dirty = false;
+  /** The remembered statement_timeout was SET inside the transaction that is open now. */
+  private timeoutSetInTx = false;
   /**
    * Whether the last call failed before anything was sent (the client was already known dead), so an
    * autocommit caller may send the statement again on another connection. Once the statement is on the
@@ -172,6 +176,8 @@ export class PgConnection implements Connection {
     const elapsed = performance.now() - started;
     const results = raw.map((r) => buildResult(r, opts, (oid) => this.ctx.typeOf(oid), elapsed / raw.length));
     for (const r of results) this.noteCommand(sql, r.command);
+    // A transaction the client ended with SQL went through noteCommand, which forgot the timeout already.
+    if (this.client.getTransactionStatus() === 'I') this.timeoutSetInTx = false;
     return results;
   }
 
@@ -190,8 +196,9 @@ export class PgConnection implements Connection {
     if (this.state.timeoutMs === ms || this.client.getTransactionStatus() === 'E') return;
     this.state.timeoutMs = undefined;
     await this.simple(`SET statement_timeout = ${ms}`);
-    // Inside a transaction a ROLLBACK undoes the SET; every command that can end a transaction forgets it.
     this.state.timeoutMs = ms;
+    // Inside a transaction a ROLLBACK (to a savepoint) undoes the SET: remembered only until then.
+    this.timeoutSetInTx = this.client.getTransactionStatus() !== 'I';
   }
 
   /**
@@ -314,8 +321,14 @@ export class PgConnection implements Connection {
     if (this.ended) throw this.unavailable('the connection was released');
     if (this.isLost) throw this.unavailable('the connection to PostgreSQL was lost');
     this.dirty = true;
-    this.state.timeoutMs = undefined;
-    await this.simple(sql);
+    // Transaction control keeps session settings, except that ending a transaction (or rolling back to a
+    // savepoint) can undo a SET made inside it.
+    if (this.timeoutSetInTx || !TX_CONTROL.has(leadingKeyword(sql))) this.state.timeoutMs = undefined;
+    try {
+      await this.simple(sql);
+    } finally {
+      if (this.client.getTransactionStatus() === 'I') this.timeoutSetInTx = false;
+    }
   }
 
   txStatus(): TxStatus {
@@ -329,6 +342,7 @@ export class PgConnection implements Connection {
     // Settings, temp tables, prepared statements, cursors, advisory locks, LISTEN: all gone.
     await this.simple('DISCARD ALL', RESET_TIMEOUT_MS);
     this.state.timeoutMs = undefined;
+    this.timeoutSetInTx = false;
     this.dirty = false;
   }
 
