@@ -17,6 +17,7 @@ import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeadersPlugin from './plugins/security-headers.js';
+import { createSerializerCompiler } from './plugins/serializer-compiler.js';
 import sessionsPlugin from './sessions/plugin.js';
 
 export interface BuildOptions {
@@ -80,6 +81,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   // The API speaks JSON only; a text/plain body would otherwise reach the schema as a string.
   app.removeContentTypeParser('text/plain');
+  // Each response schema compiled once however many routes share it; QueryResult via native JSON.stringify.
+  app.setSerializerCompiler(createSerializerCompiler());
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
