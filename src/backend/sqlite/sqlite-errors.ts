@@ -13,6 +13,9 @@ const BY_CODE: Record<string, ErrorCode> = {
   SQLITE_CONSTRAINT_FOREIGNKEY: 'FOREIGN_KEY_VIOLATION',
   SQLITE_CONSTRAINT_NOTNULL: 'NOT_NULL_VIOLATION',
   SQLITE_CONSTRAINT_CHECK: 'CHECK_VIOLATION',
+  // A deferred transaction read a snapshot that another writer has since changed, then tried to write:
+  // SQLite refuses at once (no busy wait). Retrying the whole transaction succeeds, as for PostgreSQL's 40001.
+  SQLITE_BUSY_SNAPSHOT: 'SERIALIZATION_FAILURE',
   SQLITE_INTERRUPT: 'STATEMENT_TIMEOUT',
   SQLITE_RANGE: 'PARAM_INVALID',
   SQLITE_AUTH: 'FORBIDDEN',

@@ -202,13 +202,11 @@ function handle(msg: WorkerRequest): WorkerResponse {
   let index: number | undefined;
   try {
     switch (msg.op) {
-      case 'execute':
-        return {
-          id: msg.id,
-          ok: true,
-          inTransaction: db.inTransaction,
-          result: execute(msg.sql, msg.params, msg.opts),
-        };
+      case 'execute': {
+        // The transaction state *after* the statement: a client's BEGIN/COMMIT sent as SQL changes it.
+        const result = execute(msg.sql, msg.params, msg.opts);
+        return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
+      }
       case 'many': {
         const results: QueryResult[] = [];
         for (let i = 0; i < msg.paramSets.length; i++) {
