@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchContext, DEFAULT_BACKENDS } from './lib/context.mjs';
-import { POINT_SQL } from './lib/data.mjs';
+import { ensureWide, POINT_SQL, WIDE } from './lib/data.mjs';
+import { openRaw } from './lib/drivers.mjs';
 import { ROOT } from './lib/proc.mjs';
 
 const { values } = parseArgs({
@@ -154,6 +155,11 @@ async function main() {
     runDir,
     backends: [b],
   });
+  if (values.sql?.includes(WIDE)) {
+    const raw = await openRaw(b);
+    await ensureWide(raw, b.driver);
+    await raw.close();
+  }
   const gw = await ctx.gateway('profile', b, {
     pool: b.driver === 'sqlite' ? 2 : 16,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${runDir}`],
@@ -166,6 +172,9 @@ async function main() {
   const startUs = Number(process.hrtime.bigint() / 1000n);
   const r = await ctx.gatewayRun(gw, { body, connections: Number(values.connections) });
   const endUs = Number(process.hrtime.bigint() / 1000n);
+  const errors = Object.values(r.errors).reduce((a, e) => a + e, 0);
+  if (errors > 0)
+    process.stdout.write(`WARNING: ${errors} failed requests: the profile shows the error path\n`);
   process.stdout.write(
     `load: ${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, ${r.serverCpuUsPerReq.toFixed(0)} µs gateway CPU/request (profiler on)\n`,
   );

@@ -49,10 +49,11 @@ export class BenchContext {
   }
 
   /** Starts a gateway for backend `b`; ready once a point query succeeds. */
-  async gateway(name, b, { pool, nodeArgs, extra } = {}) {
+  async gateway(name, b, { pool, nodeArgs, extra, cli } = {}) {
     const body = { sql: POINT_SQL[b.driver], params: [1] };
     return startGateway({
       name,
+      cli,
       logDir: this.runDir,
       config: this.gatewayConfig(b, { pool, extra }),
       nodeArgs,

@@ -15,9 +15,10 @@ export async function run(ctx) {
   const b = ctx.backends.find((x) => x.driver === 'postgres');
   const clients = ctx.opts.fanInClients;
   const label = `${title} ${clients.toLocaleString('en-US')} clients → pool 20`;
-  if (b.skip) {
-    ctx.skipRow(label, 'postgres', b.skip);
-    return { skipped: b.skip };
+  if (!b || b.skip) {
+    const why = b?.skip ?? 'needs the PostgreSQL backend (not selected with --backends)';
+    ctx.skipRow(label, 'postgres', why);
+    return { skipped: why };
   }
   const gw = await ctx.gateway('fanin-postgres', b, { pool: 20 });
   const body = { sql: POINT_SQL.postgres, params: [1] };

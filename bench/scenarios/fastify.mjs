@@ -44,6 +44,10 @@ async function startEmptyFastify() {
 
 export async function run(ctx) {
   const b = ctx.backends.find((x) => x.driver === 'sqlite');
+  if (!b || b.skip) {
+    ctx.skipRow(title, 'sqlite', b?.skip ?? 'needs the SQLite backend (not selected with --backends)');
+    return { skipped: true };
+  }
   const body = { sql: POINT_SQL.sqlite, params: [1] };
   const gw = await ctx.gateway('fastify-sqlite', b, { pool: 2 });
   const bare = await startEmptyFastify();
