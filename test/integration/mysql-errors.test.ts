@@ -34,6 +34,8 @@ describe('mysql errors', () => {
   let backend: StorageBackend;
   let parent: string;
   let child: string;
+  /** Foreign key names are unique per database in InnoDB: one per run. */
+  let fk: string;
   const exec = (sql: string, params?: unknown, options?: unknown) =>
     t.post('/v1/execute', {
       sql,
@@ -79,11 +81,12 @@ describe('mysql errors', () => {
     backend = t.app.backends.get('db');
     parent = uniqueName('mye_p');
     child = uniqueName('mye_c');
+    fk = `fk_${child}`;
     for (const sql of [
       `CREATE TABLE ${parent} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB`,
       `CREATE TABLE ${child} (id INT PRIMARY KEY, email VARCHAR(255) NOT NULL, qty INT CHECK (qty > 0), ` +
         `tiny TINYINT, at DATETIME, code VARCHAR(3), parent_id INT, UNIQUE KEY uq_email (email), ` +
-        `CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES ${parent}(id)) ENGINE=InnoDB`,
+        `CONSTRAINT ${fk} FOREIGN KEY (parent_id) REFERENCES ${parent}(id)) ENGINE=InnoDB`,
       `INSERT INTO ${parent} (id, v) VALUES (1, 0), (2, 0)`,
       `INSERT INTO ${child} (id, email, qty, parent_id) VALUES (1, 'a@x', 1, 1)`,
     ]) {
@@ -119,10 +122,10 @@ describe('mysql errors', () => {
         },
       );
       expectHttp(noParent, 'FOREIGN_KEY_VIOLATION', '23000', 1452);
-      expect(noParent.body.error.constraint).toBe('fk_parent');
+      expect(noParent.body.error.constraint).toBe(fk);
       const referenced = await exec(`DELETE FROM ${parent} WHERE id = 1`);
       expectHttp(referenced, 'FOREIGN_KEY_VIOLATION', '23000', 1451);
-      expect(referenced.body.error.constraint).toBe('fk_parent');
+      expect(referenced.body.error.constraint).toBe(fk);
     });
 
     it('NULL into NOT NULL, or no value and no default -> NOT_NULL_VIOLATION', async () => {

@@ -6,7 +6,7 @@ import { TimestampCatalog } from './mysql-catalog.js';
 import type { MysqlConnection } from './mysql-connection.js';
 import { MysqlDialect } from './mysql-dialect.js';
 import { MysqlPool } from './mysql-pool.js';
-import { wasNotSent } from './mysql-statement.js';
+import { wasNotSent } from './mysql-raw.js';
 
 /**
  * A MySQL or MariaDB database behind one mysql2 pool. Statements run through the binary (prepared

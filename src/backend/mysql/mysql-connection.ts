@@ -15,10 +15,10 @@ import {
   internalQuery,
   type RawConnection,
   rawIsDead,
-  runStatement,
   STATUS,
   type StatementServices,
-} from './mysql-statement.js';
+} from './mysql-raw.js';
+import { runStatement } from './mysql-statement.js';
 import { type MysqlParam, toMysqlParam } from './mysql-values.js';
 
 /** What a connection needs from its pool. */

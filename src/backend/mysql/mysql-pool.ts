@@ -5,14 +5,15 @@ import type { PoolStats } from '../storage-backend.js';
 import { TimestampCatalog } from './mysql-catalog.js';
 import { type ConnectionOwner, MysqlConnection } from './mysql-connection.js';
 import { mapMysqlError } from './mysql-errors.js';
+import { KillSwitch } from './mysql-kill.js';
+import { connectionOptions } from './mysql-options.js';
 import {
   ConnState,
   internalQuery,
-  KILL_GRACE_MS,
   type RawConnection,
   rawIsDead,
   type StatementServices,
-} from './mysql-statement.js';
+} from './mysql-raw.js';
 
 /** Options shared by every connection; the URL gives host, port, user, password and database. */
 export interface MysqlPoolOptions {
@@ -26,61 +27,9 @@ export interface MysqlPoolOptions {
   readOnly: boolean;
 }
 
-/** Prepared statements each connection keeps (LRU); the server allows 16382 in total by default. */
-const MAX_PREPARED_STATEMENTS = 256;
-
 /** Session settings of every connection, set again after each reset. */
 const SESSION_SQL = "SET NAMES utf8mb4, time_zone = '+00:00', session_track_state_change = ON";
 const SESSION_SQL_NO_TRACKING = "SET NAMES utf8mb4, time_zone = '+00:00'";
-
-/**
- * Connection options from a mysql:// URL. Only `ssl` is taken from its query string (JSON or `true`), so a
- * URL cannot switch on driver options the gateway relies on being off (multipleStatements, typeCast ...).
- */
-export function connectionOptions(url: string, connectTimeoutMs: number): mysql.ConnectionOptions {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new SqlgateError('BAD_REQUEST', 'the MySQL url is not a valid URL');
-  }
-  const ssl = u.searchParams.get('ssl');
-  const options: mysql.ConnectionOptions = {
-    host: decodeURIComponent(u.hostname.replace(/^\[|\]$/g, '')) || '127.0.0.1',
-    port: u.port ? Number(u.port) : 3306,
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: decodeURIComponent(u.pathname.slice(1)) || undefined,
-    connectTimeout: connectTimeoutMs,
-    charset: 'utf8mb4',
-    timezone: 'Z',
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    dateStrings: true,
-    decimalNumbers: false,
-    jsonStrings: true,
-    multipleStatements: false,
-    namedPlaceholders: false,
-    // Found (matched) rows, not changed rows, as PostgreSQL and SQLite count them.
-    flags: ['FOUND_ROWS'],
-    maxPreparedStatements: MAX_PREPARED_STATEMENTS,
-    enableKeepAlive: true,
-  };
-  if (ssl !== null) {
-    if (ssl === 'true') options.ssl = {};
-    else {
-      try {
-        options.ssl = JSON.parse(ssl) as mysql.SslOptions;
-      } catch {
-        throw new SqlgateError(
-          'BAD_REQUEST',
-          'the MySQL url has an ssl parameter that is neither true nor JSON',
-        );
-      }
-    }
-  }
-  return options;
-}
 
 interface Waiter {
   resolve: () => void;
@@ -103,7 +52,7 @@ export class MysqlPool implements ConnectionOwner {
   private closing = false;
   /** False when the server lacks session_track_state_change: every release then resets. */
   private stateTracking = true;
-  private control: Promise<mysql.Connection> | null = null;
+  private readonly kill: KillSwitch;
   readonly services: StatementServices;
 
   constructor(
@@ -112,6 +61,7 @@ export class MysqlPool implements ConnectionOwner {
     private readonly catalog: TimestampCatalog,
   ) {
     this.options = connectionOptions(o.url, o.connectTimeoutMs);
+    this.kill = new KillSwitch(this.options);
     this.available = o.max;
     this.pool = mysql.createPool({
       ...this.options,
@@ -127,7 +77,7 @@ export class MysqlPool implements ConnectionOwner {
     const backend = o.backend;
     this.services = {
       backend,
-      killQuery: (threadId) => this.killQuery(threadId),
+      killQuery: (threadId) => this.kill.killQuery(threadId),
       timestampColumns: (raw, state, tables) => this.timestampColumns(raw, state, tables),
       knownTimestampColumns: (schema, table) => this.catalog.get(schema, table),
       schemaChanged: () => this.catalog.clear(),
@@ -315,55 +265,6 @@ export class MysqlPool implements ConnectionOwner {
     await this.setSession(raw, state);
   }
 
-  private controlConnection(): Promise<mysql.Connection> {
-    if (!this.control) {
-      const conn = mysql.createConnection(this.options);
-      const ready = new Promise<mysql.Connection>((resolve, reject) => {
-        conn.connect((err) => (err ? reject(err) : resolve(conn)));
-      });
-      conn.on('error', () => {
-        if (this.control === ready) this.control = null;
-      });
-      ready.catch(() => {
-        if (this.control === ready) this.control = null;
-      });
-      this.control = ready;
-    }
-    return this.control;
-  }
-
-  /** `KILL QUERY <id>` from the control connection (opened on first use, reopened after a failure). */
-  async killQuery(threadId: number): Promise<void> {
-    if (!Number.isSafeInteger(threadId)) return;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const controlNow = this.controlConnection();
-      const conn = await controlNow;
-      try {
-        await new Promise<void>((resolve, reject) => {
-          // A control connection that does not answer is replaced rather than waited for.
-          const timer = setTimeout(() => {
-            if (this.control && this.control === controlNow) this.control = null;
-            conn.destroy();
-            reject(new Error('KILL QUERY did not complete in time'));
-          }, KILL_GRACE_MS);
-          conn.query(`KILL QUERY ${threadId}`, (err) => {
-            clearTimeout(timer);
-            // ER_NO_SUCH_THREAD: the connection is gone already; nothing left to stop.
-            if (err && err.errno !== 1094) reject(err);
-            else resolve();
-          });
-        });
-        return;
-      } catch (err) {
-        if ((err as { fatal?: boolean }).fatal && attempt === 0) {
-          this.control = null;
-          continue;
-        }
-        throw err;
-      }
-    }
-  }
-
   private async timestampColumns(
     raw: RawConnection,
     state: ConnState,
@@ -418,11 +319,9 @@ export class MysqlPool implements ConnectionOwner {
       if (state) this.discard(raw, state);
       else raw.destroy();
     }
-    const control = this.control;
-    this.control = null;
     await Promise.allSettled([
       new Promise<void>((resolve) => this.pool.end(() => resolve())),
-      control?.then((c) => new Promise<void>((resolve) => c.end(() => resolve()))),
+      this.kill.close(),
     ]);
   }
 }
