@@ -1,9 +1,10 @@
-import type { BeginOptions } from '../backend/dialect.js';
+import type { BeginOptions, Dialect } from '../backend/dialect.js';
 import { prepareStatement } from '../backend/prepare.js';
-import { leadingKeyword } from '../backend/sql-lexer.js';
+import { compileStatement, leadingKeyword } from '../backend/sql-lexer.js';
 import type { Connection } from '../backend/storage-backend.js';
 import { TransactionManager } from '../backend/transaction-manager.js';
-import type { ExecOptions, QueryResult, Statement } from '../backend/types.js';
+import type { ExecOptions, ParamValue, QueryResult, Statement } from '../backend/types.js';
+import { decodeParams } from '../backend/value-mapper.js';
 import type { Config } from '../config.js';
 import { SqlgateError } from '../errors.js';
 import { toSqlgateError } from '../plugins/error-handler.js';
@@ -69,6 +70,79 @@ interface Prepared {
   transaction: boolean;
   continueOnError: boolean;
   begin: BeginOptions;
+}
+
+/**
+ * The bulk form's SQL is compiled once (the first set), not once per set: the other sets are only checked
+ * against it and decoded. Named sets are mapped to the placeholder order the first compile found.
+ */
+function compileBulk(
+  dialect: Dialect,
+  sql: string,
+  paramSets: ClientParams[],
+): { sql: string; paramSets: ParamValue[][] } {
+  const first = paramSets[0] as ClientParams;
+  const at = (i: number, err: unknown) => toSqlgateError(err).with({ statementIndex: i });
+  let compiledSql: string;
+  try {
+    compiledSql = prepareStatement(dialect, sql, first).sql;
+  } catch (err) {
+    throw at(0, err);
+  }
+  if (Array.isArray(first)) {
+    const expected = first.length;
+    return {
+      sql: compiledSql,
+      paramSets: paramSets.map((set, i) => {
+        if (!Array.isArray(set) || set.length !== expected) {
+          throw at(
+            i,
+            new SqlgateError(
+              'PARAM_INVALID',
+              `every parameter set must be an array of ${expected} value(s), like the first one`,
+            ),
+          );
+        }
+        try {
+          return decodeParams(set) as ParamValue[];
+        } catch (err) {
+          throw at(i, err);
+        }
+      }),
+    };
+  }
+  // Which name fills each native placeholder: compile the first set's key names as stand-in values.
+  const keys = Object.keys(first);
+  const names = compileStatement<string>(
+    sql,
+    Object.fromEntries(keys.map((k) => [k, k])),
+    dialect.lexer,
+    (i) => dialect.placeholder(i),
+  ).params;
+  return {
+    sql: compiledSql,
+    paramSets: paramSets.map((set, i) => {
+      if (
+        Array.isArray(set) ||
+        Object.keys(set).length !== keys.length ||
+        !keys.every((k) => Object.hasOwn(set, k))
+      ) {
+        throw at(
+          i,
+          new SqlgateError(
+            'PARAM_INVALID',
+            `every parameter set must have the same names as the first one (${keys.map((k) => `:${k}`).join(', ')})`,
+          ),
+        );
+      }
+      try {
+        const decoded = decodeParams(set) as Record<string, ParamValue>;
+        return names.map((n) => decoded[n] as ParamValue);
+      } catch (err) {
+        throw at(i, err);
+      }
+    }),
+  };
 }
 
 /** Shape checks that the JSON schema cannot express; BAD_REQUEST before anything runs. */
@@ -156,24 +230,11 @@ function prepare(conn: Connection, input: BatchInput, ctx: BatchContext): Prepar
   }
 
   refuseInTransaction(input.sql, 0);
-  let compiledSql: string | undefined;
-  const paramSets = input.paramSets.map((params, i) => {
-    try {
-      const stmt = prepareStatement(dialect, input.sql, params);
-      if (compiledSql === undefined) compiledSql = stmt.sql;
-      else if (stmt.sql !== compiledSql) {
-        // Named sets compile to the same SQL unless a set is shaped differently from the first one.
-        throw new SqlgateError('PARAM_INVALID', 'every parameter set must have the same shape');
-      }
-      return stmt.params;
-    } catch (err) {
-      throw toSqlgateError(err).with({ statementIndex: i });
-    }
-  });
+  const compiled = compileBulk(dialect, input.sql, input.paramSets);
   return {
     kind: 'bulk',
     statements: [],
-    bulk: { sql: compiledSql ?? input.sql, paramSets, opts: optsFor(input.options) },
+    bulk: { sql: compiled.sql, paramSets: compiled.paramSets, opts: optsFor(input.options) },
     ...base,
   };
 }
@@ -198,7 +259,7 @@ export async function runBatch(
   checkBatchInput(input, ctx.limits);
   const prepared = prepare(conn, input, ctx);
   const results = prepared.transaction
-    ? await inTransaction(conn, tm, prepared)
+    ? await inTransaction(conn, tm, prepared, ctx.signal)
     : await withoutTransaction(conn, prepared);
   return { results, durationMs: performance.now() - started };
 }
@@ -244,7 +305,12 @@ async function runAll(conn: Connection, p: Prepared, onError: OnError): Promise<
   return results;
 }
 
-async function inTransaction(conn: Connection, tm: TransactionManager, p: Prepared): Promise<BatchItem[]> {
+async function inTransaction(
+  conn: Connection,
+  tm: TransactionManager,
+  p: Prepared,
+  signal: AbortSignal | undefined,
+): Promise<BatchItem[]> {
   const nested = tm.state !== 'idle';
   let savepoint: string | undefined;
   if (nested) {
@@ -273,6 +339,11 @@ async function inTransaction(conn: Connection, tm: TransactionManager, p: Prepar
         'INVALID_TRANSACTION_STATE',
         'the transaction ended while the batch ran; its effects may be partial',
       );
+    }
+    if (signal?.aborted) {
+      // Nobody is waiting for the outcome (and a backend may not have stopped the last statement): do not
+      // commit what the client can no longer learn about.
+      throw new SqlgateError('STATEMENT_TIMEOUT', 'the batch was cancelled because the client went away');
     }
     if (savepoint !== undefined) await tm.releaseSavepoint(savepoint);
     else await tm.commit();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenericType } from '../../src/backend/types.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
-import { type TestBackend, testBackends, uniqueName } from '../helpers/backends.js';
+import { type Driver, type TestBackend, testBackends, uniqueName } from '../helpers/backends.js';
 import { TABLE_SUFFIX } from '../helpers/sql.js';
 
 /**
@@ -10,6 +10,14 @@ import { TABLE_SUFFIX } from '../helpers/sql.js';
  * Dialect's capability flags only.
  */
 const backends = await testBackends();
+
+/** A statement that runs for seconds, to be cancelled. */
+const SLOW_SQL: Record<Driver, string> = {
+  sqlite:
+    'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000000) SELECT count(*) AS n FROM c',
+  postgres: 'SELECT pg_sleep(5) AS n',
+  mysql: 'SELECT SLEEP(5) AS n',
+};
 
 /** Until a driver lands its backend refuses to be created; its suite is skipped, not failed. */
 async function unavailable(tb: TestBackend): Promise<string | null> {
@@ -238,6 +246,31 @@ describe.each(backends)('batch contract: $driver', async (tb) => {
     const rw = await batch({ statements: [{ sql: `INSERT INTO ${name} (id, v) VALUES (1, 'x')` }] });
     expect(rw.status, JSON.stringify(rw.body)).toBe(200);
     expectPoolIdle();
+  });
+
+  it('a client that goes away mid-batch gets nothing committed and its connection back in the pool', async () => {
+    const name = await table();
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = t.app.server.address() as { port: number };
+    const abort = new AbortController();
+    const started = Date.now();
+    const req = fetch(`http://127.0.0.1:${port}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        statements: [{ sql: `INSERT INTO ${name} (id, v) VALUES (1, 'x')` }, { sql: SLOW_SQL[tb.driver] }],
+      }),
+      signal: abort.signal,
+    }).catch((err: Error) => err);
+    await new Promise((r) => setTimeout(r, 400));
+    abort.abort();
+    expect(await req).toBeInstanceOf(Error);
+    const pool = t.app.backends.get('db');
+    while (pool.poolStats().inUse > 0 && Date.now() - started < 10_000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(pool.poolStats().inUse).toBe(0);
+    expect(await count(name)).toBe(0);
   });
 
   describe('bulk form (sql + paramSets)', () => {
