@@ -7,7 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 /** The real `sqlgate` command, over a real socket. Runs the TypeScript sources through tsx. */
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
 
-function startServer(args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
+function startServer(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
   const proc = spawn(process.execPath, [...CLI, 'serve', ...args], {
     env: { ...process.env, ...env, SQLGATE_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,13 +82,19 @@ describe('sqlgate CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sqlgate-cli-'));
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'server: { port: -1 }\nbackends: { a: { driver: nope } }\nbogus: 1\n');
-    const r = spawnSync(process.execPath, [...CLI, 'check-config', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [...CLI, 'check-config', '--config', file], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status).toBe(78);
     expect(r.stderr).toMatch(/server\/port/);
     expect(r.stderr).toMatch(/backends\/a/);
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'backends: { a: { driver: sqlite, database: ":memory:" } }\n');
-    const ok = spawnSync(process.execPath, [...CLI, 'check-config', '--config', good], { encoding: 'utf8', timeout: 20_000 });
+    const ok = spawnSync(process.execPath, [...CLI, 'check-config', '--config', good], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/valid/);
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, makeTestApp } from '../helpers/app.js';
+import { makeTestApp, type TestApp } from '../helpers/app.js';
 import { tempSqliteFile } from '../helpers/backends.js';
 
 /** SQLite is synchronous; the gateway runs it in worker threads so slow statements never stall HTTP. */
@@ -11,7 +11,8 @@ describe('SQLite never blocks the event loop', () => {
   afterAll(() => t.close());
 
   it('answers /healthz within 50 ms while a ~2 s query runs', async () => {
-    const slowSql = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 10000000) SELECT count(*) AS n FROM c';
+    const slowSql =
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 10000000) SELECT count(*) AS n FROM c';
     const started = performance.now();
     let slowDoneAt = 0;
     const slow = t.post('/v1/execute', { sql: slowSql }).then((r) => {

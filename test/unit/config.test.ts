@@ -25,9 +25,13 @@ describe('configuration', () => {
   });
 
   it('takes DATABASE_URL alone', () => {
-    expect(loadConfig({ env: { DATABASE_URL: 'postgres://u@h/db' } }).backends.default?.driver).toBe('postgres');
+    expect(loadConfig({ env: { DATABASE_URL: 'postgres://u@h/db' } }).backends.default?.driver).toBe(
+      'postgres',
+    );
     expect(loadConfig({ env: { DATABASE_URL: 'mysql://u@h/db' } }).backends.default?.driver).toBe('mysql');
-    expect(loadConfig({ env: { DATABASE_URL: 'sqlite::memory:' } }).backends.default?.database).toBe(':memory:');
+    expect(loadConfig({ env: { DATABASE_URL: 'sqlite::memory:' } }).backends.default?.database).toBe(
+      ':memory:',
+    );
   });
 
   it('reads YAML with ${VAR} and ${VAR:-default} interpolation', () => {
@@ -46,7 +50,10 @@ describe('configuration', () => {
     );
     const c = loadConfig({ file, env: { PG_URL: 'postgres://x@y/z' } });
     expect(c.server.port).toBe(9090);
-    expect(c.backends.main).toMatchObject({ url: 'postgres://x@y/z', pool: { max: 3, acquireTimeoutMs: 10000 } });
+    expect(c.backends.main).toMatchObject({
+      url: 'postgres://x@y/z',
+      pool: { max: 3, acquireTimeoutMs: 10000 },
+    });
     expect(c.defaultBackend).toBe('main');
   });
 
@@ -56,7 +63,11 @@ describe('configuration', () => {
         env: {},
         document: {
           server: { port: 'eighty', extra: true },
-          backends: { a: { driver: 'oracle' }, b: { driver: 'postgres' }, c: { driver: 'sqlite', url: '${NOPE}' } },
+          backends: {
+            a: { driver: 'oracle' },
+            b: { driver: 'postgres' },
+            c: { driver: 'sqlite', url: '${NOPE}' },
+          },
         },
       }),
     );

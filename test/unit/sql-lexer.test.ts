@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type LexerOptions, compileStatement, leadingKeyword, scanSql } from '../../src/backend/sql-lexer.js';
+import { compileStatement, type LexerOptions, leadingKeyword, scanSql } from '../../src/backend/sql-lexer.js';
 import { SqlgateError } from '../../src/errors.js';
 
 const PG: LexerOptions = {
@@ -31,8 +31,10 @@ const LITE: LexerOptions = {
   numberedPlaceholders: false,
 };
 
-const pg = (sql: string, params: Record<string, unknown>) => compileStatement(sql, params, PG, (i) => `$${i + 1}`);
-const q = (o: LexerOptions) => (sql: string, params: Record<string, unknown>) => compileStatement(sql, params, o, () => '?');
+const pg = (sql: string, params: Record<string, unknown>) =>
+  compileStatement(sql, params, PG, (i) => `$${i + 1}`);
+const q = (o: LexerOptions) => (sql: string, params: Record<string, unknown>) =>
+  compileStatement(sql, params, o, () => '?');
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -56,16 +58,16 @@ describe('named parameters', () => {
   });
 
   it('leaves PostgreSQL casts, dollar quotes and nested comments alone', () => {
-    const sql = 'SELECT :v::int, $$ :no $$, $tag$ it\'s :no $tag$, /* a /* :no */ b */ :w';
+    const sql = "SELECT :v::int, $$ :no $$, $tag$ it's :no $tag$, /* a /* :no */ b */ :w";
     expect(pg(sql, { v: 1, w: 2 }).sql).toBe(
-      'SELECT $1::int, $$ :no $$, $tag$ it\'s :no $tag$, /* a /* :no */ b */ $2',
+      "SELECT $1::int, $$ :no $$, $tag$ it's :no $tag$, /* a /* :no */ b */ $2",
     );
   });
 
   it('knows E-strings (PG) and backslash escapes and # comments (MySQL)', () => {
     expect(pg("SELECT E'\\' :no', :yes", { yes: 1 }).sql).toBe("SELECT E'\\' :no', $1");
-    expect(q(MY)("SELECT 'a\\' :no', \"b\\\" :no\", :yes # :no\n", { yes: 1 }).sql).toBe(
-      "SELECT 'a\\' :no', \"b\\\" :no\", ? # :no\n",
+    expect(q(MY)('SELECT \'a\\\' :no\', "b\\" :no", :yes # :no\n', { yes: 1 }).sql).toBe(
+      'SELECT \'a\\\' :no\', "b\\" :no", ? # :no\n',
     );
   });
 
@@ -85,7 +87,10 @@ describe('positional parameters and statement count', () => {
   it('counts ? and the highest $n', () => {
     expect(compileStatement('SELECT ?, ?', [1, 2], LITE, () => '?').params).toEqual([1, 2]);
     expect(codeOf(() => compileStatement('SELECT ?', [1, 2], LITE, () => '?'))).toBe('PARAM_INVALID');
-    expect(compileStatement('SELECT $2, $1, $2', ['a', 'b'], PG, (i) => `$${i + 1}`).params).toEqual(['a', 'b']);
+    expect(compileStatement('SELECT $2, $1, $2', ['a', 'b'], PG, (i) => `$${i + 1}`).params).toEqual([
+      'a',
+      'b',
+    ]);
     expect(codeOf(() => compileStatement('SELECT $3', [1], PG, (i) => `$${i + 1}`))).toBe('PARAM_INVALID');
     expect(compileStatement("SELECT '?' , x ? 'k'", [1], LITE, () => '?').params).toEqual([1]);
   });
