@@ -12,11 +12,16 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 const RE_INT = /^[+-]?\d+$/;
 const RE_DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const RE_DATE = /^(-?\d{4,6}-\d{2}-\d{2}|infinity|-infinity)$/;
-const RE_TIME = /^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([zZ]|[+-]\d{2}(:?\d{2})?)?$/;
-const RE_DATETIME = /^(-?\d{4,6}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?|infinity|-infinity)$/;
-const RE_TIMESTAMP =
-  /^(-?\d{4,6}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([zZ]|[+-]\d{2}(:?\d{2})?)?|infinity|-infinity)$/;
+// Dates may carry a PostgreSQL era suffix (` BC`) and offsets may have seconds (`+00:19:32`, LMT zones):
+// both are what PostgreSQL itself returns, so a value read from it can always be sent back.
+const DATE = String.raw`-?\d{4,6}-\d{2}-\d{2}`;
+const CLOCK = String.raw`\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?`;
+const OFFSET = String.raw`([zZ]|[+-]\d{2}(:?\d{2}(:?\d{2})?)?)`;
+const ERA = '( BC)?';
+const RE_DATE = new RegExp(`^(${DATE}${ERA}|infinity|-infinity)$`);
+const RE_TIME = new RegExp(`^${CLOCK}${OFFSET}?$`);
+const RE_DATETIME = new RegExp(`^(${DATE}[T ]${CLOCK}${ERA}|infinity|-infinity)$`);
+const RE_TIMESTAMP = new RegExp(`^(${DATE}[T ]${CLOCK}${OFFSET}?${ERA}|infinity|-infinity)$`);
 const RE_UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 const RE_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

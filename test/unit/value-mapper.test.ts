@@ -169,3 +169,16 @@ describe('SQLite values', () => {
     expect(codeOf(() => toSqliteParam({ type: 'ARRAY', value: [] }, 'p'))).toBe('UNSUPPORTED_FEATURE');
   });
 });
+
+describe('PostgreSQL-shaped dates are accepted back', () => {
+  it('takes BC dates and offsets with seconds', () => {
+    expect(decodeParam({ $type: 'DATE', value: '0044-03-15 BC' }, 'p').type).toBe('DATE');
+    expect(decodeParam({ $type: 'TIMESTAMP', value: '1850-01-01T00:00:00+00:19:32' }, 'p').type).toBe(
+      'TIMESTAMP',
+    );
+    expect(decodeParam({ $type: 'TIMESTAMP', value: '0044-03-15T12:00:00+00:00 BC' }, 'p').type).toBe(
+      'TIMESTAMP',
+    );
+    expect(codeOf(() => decodeParam({ $type: 'DATE', value: '2024-01-01 AD' }, 'p'))).toBe('PARAM_INVALID');
+  });
+});
