@@ -19,7 +19,8 @@ const CLOCK = String.raw`\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?`;
 const OFFSET = String.raw`([zZ]|[+-]\d{2}(:?\d{2}(:?\d{2})?)?)`;
 const ERA = '( BC)?';
 const RE_DATE = new RegExp(`^(${DATE}${ERA}|infinity|-infinity)$`);
-const RE_TIME = new RegExp(`^${CLOCK}${OFFSET}?$`);
+// TIME also covers MySQL durations: negative and beyond 99 hours (-838:59:59 .. 838:59:59).
+const RE_TIME = new RegExp(`^-?\\d{0,1}${CLOCK}${OFFSET}?$`);
 const RE_DATETIME = new RegExp(`^(${DATE}[T ]${CLOCK}${ERA}|infinity|-infinity)$`);
 const RE_TIMESTAMP = new RegExp(`^(${DATE}[T ]${CLOCK}${OFFSET}?${ERA}|infinity|-infinity)$`);
 const RE_UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;

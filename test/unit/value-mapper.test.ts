@@ -180,5 +180,8 @@ describe('PostgreSQL-shaped dates are accepted back', () => {
       'TIMESTAMP',
     );
     expect(codeOf(() => decodeParam({ $type: 'DATE', value: '2024-01-01 AD' }, 'p'))).toBe('PARAM_INVALID');
+    expect(decodeParam({ $type: 'TIME', value: '-838:59:59.000000' }, 'p').type).toBe('TIME');
+    expect(decodeParam({ $type: 'TIME', value: '123:00:00' }, 'p').type).toBe('TIME');
+    expect(codeOf(() => decodeParam({ $type: 'TIME', value: '1:00' }, 'p'))).toBe('PARAM_INVALID');
   });
 });
