@@ -51,7 +51,12 @@ const batchFields = {
         'the driver allows.',
     }),
   ),
-  options: Type.Optional(withoutIds(StatementOptionsSchema)),
+  options: Type.Optional(
+    withoutIds({
+      ...StatementOptionsSchema,
+      description: "Options for every statement; a statement's own options override them key by key.",
+    }),
+  ),
   transaction: Type.Optional(
     Type.Boolean({
       description:

@@ -26,9 +26,11 @@ export interface BatchStatement {
 
 /** A batch as the client sent it: a list of statements, or one statement with many parameter sets. */
 export type BatchInput = (
-  | { statements: BatchStatement[]; sql?: undefined; paramSets?: undefined; options?: undefined }
-  | { sql: string; paramSets: ClientParams[]; options?: ClientStatementOptions; statements?: undefined }
+  | { statements: BatchStatement[]; sql?: undefined; paramSets?: undefined }
+  | { sql: string; paramSets: ClientParams[]; statements?: undefined }
 ) & {
+  /** Options for every statement (a statement's own `options` override them, key by key). */
+  options?: ClientStatementOptions;
   /** All-or-nothing (default true). */
   transaction?: boolean;
   /** Only with `transaction: false`: keep going after a failed statement. */
@@ -153,12 +155,6 @@ export function checkBatchInput(input: BatchInput, limits: Config['limits']): vo
   if (hasList === hasBulk) {
     throw new SqlgateError('BAD_REQUEST', 'send either "statements" or "sql" with "paramSets", not both');
   }
-  if (hasList && input.options !== undefined) {
-    throw new SqlgateError(
-      'BAD_REQUEST',
-      '"options" belongs to the paramSets form; give each statement its own',
-    );
-  }
   const count = input.statements?.length ?? input.paramSets?.length ?? 0;
   if (count === 0) throw new SqlgateError('BAD_REQUEST', 'the batch is empty');
   if (count > limits.maxBatchStatements) {
@@ -216,7 +212,9 @@ function prepare(conn: Connection, input: BatchInput, ctx: BatchContext): Prepar
     const statements = input.statements.map((s, i) => {
       try {
         refuseInTransaction(s.sql, i);
-        return { stmt: prepareStatement(dialect, s.sql, s.params), opts: optsFor(s.options) };
+        const options =
+          input.options && s.options ? { ...input.options, ...s.options } : (s.options ?? input.options);
+        return { stmt: prepareStatement(dialect, s.sql, s.params), opts: optsFor(options) };
       } catch (err) {
         return toSqlgateError(err).with({ statementIndex: i });
       }
