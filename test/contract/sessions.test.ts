@@ -70,6 +70,14 @@ const ABANDON: Record<Driver, { sessions: number; writers: number; poolMax: numb
   mysql: { sessions: 200, writers: 200, poolMax: 205 },
 };
 
+/** A statement that runs for seconds (short on SQLite: a stopped statement runs on in its old thread). */
+const SLOW_SQL: Record<Driver, string> = {
+  sqlite:
+    'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT count(*) AS n FROM c',
+  postgres: 'SELECT pg_sleep(5) AS n',
+  mysql: 'SELECT SLEEP(5) AS n',
+};
+
 /** Pool size for 32 concurrent clients; SQLite connections are worker threads and share one writer. */
 const CONCURRENCY_POOL: Record<Driver, number> = { sqlite: 8, postgres: 40, mysql: 40 };
 
@@ -468,6 +476,70 @@ describe.each(backends)('sessions contract: $driver', async (tb) => {
     });
   });
 
+  it('a statement timeout inside a session leaves it usable or ends it cleanly, never half-alive', async () => {
+    const name = await table();
+    const id = await openOk();
+    await sx(id, `INSERT INTO ${name} (id, v) VALUES (1, 1)`);
+    const slow = await sx(id, SLOW_SQL[tb.driver], undefined, { timeoutMs: 300 });
+    expect(slow.status, JSON.stringify(slow.body)).toBe(504);
+    expect(slow.body.error.code).toBe('STATEMENT_TIMEOUT');
+    const st = await state(id);
+    if (st.status === 410) {
+      // The connection had to be stopped (SQLite): the session ended and its work was rolled back.
+      expect(st.body.error.message).toContain('connection lost');
+    } else {
+      expect(st.body.inTransaction).toBe(true);
+      if (st.body.transactionStatus === 'active') {
+        expect((await sx(id, `SELECT COUNT(*) AS n FROM ${name}`)).status).toBe(200);
+      }
+      expect((await rollback(id)).status).toBe(200);
+    }
+    expect(await count(name)).toBe(0);
+    const pool = t.app.backends.get('db');
+    for (let i = 0; i < 40 && pool.poolStats().inUse > 0; i++) await sleep(50);
+    expect(pool.poolStats().inUse).toBe(0);
+  });
+
+  it('crossing row locks: one writer fails retryably, the database state follows, the other commits', async () => {
+    const app = await makeTestApp({ backends: { db: tb.backendDoc({ busyTimeoutMs: 300 }) } });
+    const o = client(() => app);
+    try {
+      const name = await table(app, 2);
+      const a = await openOk({}, o);
+      const b = await openOk({}, o);
+      expect((await o.sx(a, `UPDATE ${name} SET v = 1 WHERE id = 1`)).status).toBe(200);
+      const b1 = await o.sx(b, `UPDATE ${name} SET v = 2 WHERE id = 2`);
+      if (b1.status !== 200) {
+        // One writer at a time (SQLite): the second waits busyTimeoutMs and gets LOCK_TIMEOUT.
+        expect(b1.body.error).toMatchObject({ code: 'LOCK_TIMEOUT', retryable: true });
+      } else {
+        const [a2, b2] = await Promise.all([
+          o.sx(a, `UPDATE ${name} SET v = 1 WHERE id = 2`),
+          sleep(100).then(() => o.sx(b, `UPDATE ${name} SET v = 2 WHERE id = 1`)),
+        ]);
+        const failed = [a2, b2].filter((r) => r.status !== 200);
+        expect(failed).toHaveLength(1);
+        expect(failed[0]?.body.error).toMatchObject({
+          code: 'DEADLOCK',
+          retryable: true,
+          class: 'DeadlockError',
+        });
+        const victim = a2.status === 200 ? b : a;
+        const vs = (await o.state(victim)).body;
+        // PostgreSQL aborts the victim's transaction; MySQL/MariaDB has already rolled it back entirely.
+        expect(vs.inTransaction ? vs.transactionStatus : 'rolled back').toMatch(/failed|rolled back/);
+        expect((await o.rollback(victim)).status).toBe(200);
+      }
+      const winner = b1.status === 200 && (await o.state(a)).status === 410 ? b : a;
+      const loser = winner === a ? b : a;
+      await o.close(loser);
+      expect((await o.commit(winner)).status).toBe(200);
+      expect(app.app.backends.get('db').poolStats().inUse).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('runs requests on one session one at a time, in arrival order', async () => {
     const name = await table();
     const id = await openOk();
@@ -748,5 +820,100 @@ describe('SQLite: one writer', () => {
     const after = await t.post('/v1/execute', { sql: 'UPDATE w SET v = 2 WHERE id = 1' });
     expect(after.status).toBe(200);
     expect(t.app.backends.get('db').poolStats().inUse).toBe(0);
+  });
+});
+
+describe('sessions with API keys', () => {
+  const KEY_A = 'key-a-0123456789abcdef';
+  const KEY_B = 'key-b-0123456789abcdef';
+  const KEY_RO = 'key-ro-0123456789abcdef';
+  const KEY_OTHER = 'key-other-0123456789abc';
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
+  let t: TestApp;
+  beforeAll(async () => {
+    const sqlite = backends.find((b) => b.driver === 'sqlite') as TestBackend;
+    t = await makeTestApp({
+      auth: {
+        apiKeys: [
+          { name: 'a', key: KEY_A },
+          { name: 'b', key: KEY_B },
+          { name: 'ro', key: KEY_RO, readOnly: true },
+          { name: 'other', key: KEY_OTHER, backends: ['elsewhere'], maxSessions: 1 },
+        ],
+      },
+      backends: { db: sqlite.backendDoc(), elsewhere: sqlite.backendDoc() },
+      defaultBackend: 'db',
+    });
+    await t.post('/v1/execute', { sql: 'CREATE TABLE k (id INTEGER PRIMARY KEY)' }, as(KEY_A));
+  });
+  afterAll(() => t?.close());
+
+  it('a session opened with key A answers 404 to key B, on every route, and stays intact', async () => {
+    const open = await t.post('/v1/sessions', {}, as(KEY_A));
+    expect(open.status, JSON.stringify(open.body)).toBe(201);
+    const id = open.body.id;
+    await t.post(`/v1/sessions/${id}/execute`, { sql: 'INSERT INTO k (id) VALUES (1)' }, as(KEY_A));
+    const probes = [
+      t.get(`/v1/sessions/${id}`, as(KEY_B)),
+      t.post(`/v1/sessions/${id}/execute`, { sql: 'SELECT 1' }, as(KEY_B)),
+      t.post('/v1/execute', { sql: 'SELECT 1', session: id }, as(KEY_B)),
+      t.post(`/v1/sessions/${id}/batch`, { statements: [{ sql: 'SELECT 1' }] }, as(KEY_B)),
+      t.post(`/v1/sessions/${id}/savepoints`, {}, as(KEY_B)),
+      t.post(`/v1/sessions/${id}/commit`, {}, as(KEY_B)),
+      t.post(`/v1/sessions/${id}/rollback`, {}, as(KEY_B)),
+      t.app.inject({ method: 'DELETE', url: `/v1/sessions/${id}`, headers: as(KEY_B) }).then((r) => ({
+        status: r.statusCode,
+        body: r.json(),
+      })),
+    ];
+    for (const res of await Promise.all(probes)) {
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('SESSION_NOT_FOUND');
+    }
+    expect((await t.get(`/v1/sessions/${id}`)).status).toBe(401);
+    const mine = await t.get(`/v1/sessions/${id}`, as(KEY_A));
+    expect(mine.body).toMatchObject({ inTransaction: true });
+    expect((await t.post(`/v1/sessions/${id}/commit`, {}, as(KEY_A))).status).toBe(200);
+    // Ended: the owner learns so (410), anyone else still cannot tell the id ever existed.
+    expect((await t.get(`/v1/sessions/${id}`, as(KEY_A))).status).toBe(410);
+    expect((await t.get(`/v1/sessions/${id}`, as(KEY_B))).status).toBe(404);
+  });
+
+  it('honours backend scopes, per-key maxSessions and read-only keys', async () => {
+    const hidden = await t.post('/v1/sessions', { backend: 'db' }, as(KEY_OTHER));
+    expect(hidden.status).toBe(404);
+    expect(hidden.body.error.code).toBe('BACKEND_NOT_FOUND');
+    const batch = await t.post('/v1/batch', { statements: [{ sql: 'SELECT 1' }] }, as(KEY_OTHER));
+    expect(batch.body.error.code).toBe('BACKEND_NOT_FOUND');
+    const first = await t.post('/v1/sessions', { backend: 'elsewhere' }, as(KEY_OTHER));
+    expect(first.status).toBe(201);
+    const second = await t.post('/v1/sessions', { backend: 'elsewhere' }, as(KEY_OTHER));
+    expect(second.status).toBe(429);
+    expect(second.body.error.code).toBe('TOO_MANY_SESSIONS');
+    await t.app.inject({ method: 'DELETE', url: `/v1/sessions/${first.body.id}`, headers: as(KEY_OTHER) });
+
+    const ro = await t.post('/v1/sessions', {}, as(KEY_RO));
+    expect(ro.status, JSON.stringify(ro.body)).toBe(201);
+    const write = await t.post(
+      `/v1/sessions/${ro.body.id}/execute`,
+      { sql: 'INSERT INTO k (id) VALUES (2)' },
+      as(KEY_RO),
+    );
+    expect(write.status).toBe(403);
+    expect(write.body.error.code).toBe('READ_ONLY_VIOLATION');
+    const read = await t.post(
+      `/v1/sessions/${ro.body.id}/execute`,
+      { sql: 'SELECT COUNT(*) AS n FROM k' },
+      as(KEY_RO),
+    );
+    expect(read.status).toBe(200);
+    await t.app.inject({ method: 'DELETE', url: `/v1/sessions/${ro.body.id}`, headers: as(KEY_RO) });
+    const roBatch = await t.post(
+      '/v1/batch',
+      { statements: [{ sql: 'INSERT INTO k (id) VALUES (3)' }] },
+      as(KEY_RO),
+    );
+    expect(roBatch.status).toBe(403);
+    expect(roBatch.body.error.code).toBe('READ_ONLY_VIOLATION');
   });
 });
