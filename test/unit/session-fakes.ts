@@ -64,6 +64,8 @@ export class FakeConnection implements Connection {
     const kw = sql.trim().split(/\s+/)[0]?.toUpperCase();
     if (kw === 'BEGIN') this.status = 'active';
     if (kw === 'COMMIT' || (kw === 'ROLLBACK' && !/^ROLLBACK\s+TO/i.test(sql))) this.status = 'idle';
+    // As on PostgreSQL: rolling back to a savepoint clears an aborted transaction.
+    if (/^ROLLBACK\s+TO/i.test(sql) && this.status === 'failed') this.status = 'active';
   }
 
   async execute(stmt: Statement, _opts: ExecOptions): Promise<QueryResult> {
