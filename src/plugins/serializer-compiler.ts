@@ -1,5 +1,6 @@
 import fastJsonStringify from 'fast-json-stringify';
 import { ErrorBodySchema } from '../../routes/schemas.js';
+import { rowsJsonOf } from '../backend/rows-json.js';
 import type { QueryResult } from '../backend/types.js';
 
 /** A compiled response serializer: the value to its JSON text. */
@@ -10,10 +11,13 @@ interface BatchResult {
   durationMs: number;
 }
 
+const pickColumns = (columns: QueryResult['columns']) =>
+  columns.map((c) => ({ name: c.name, type: c.type, dbType: c.dbType, nullable: c.nullable }));
+
 /** The schema fields of a QueryResult, in schema order, as a fresh object (nothing else leaks out). */
 function pickQueryResult(r: QueryResult) {
   return {
-    columns: r.columns.map((c) => ({ name: c.name, type: c.type, dbType: c.dbType, nullable: c.nullable })),
+    columns: pickColumns(r.columns),
     rows: r.rows,
     rowCount: r.rowCount,
     affectedRows: r.affectedRows,
@@ -28,10 +32,20 @@ function pickQueryResult(r: QueryResult) {
  * `rows` (`Type.Unknown()` items: it calls JSON.stringify once per row and concatenates), which makes a
  * 10,000-row result 2-3x slower to serialize than one native call over the whole object. The rows are JSON
  * values by construction (every backend's value mapper produces them), and the other fields are picked
- * explicitly, so the output is the same as the schema serializer's.
+ * explicitly, so the output is the same as the schema serializer's. Rows that arrived already serialized
+ * (rows-json.ts) are spliced in as they are.
  */
 export function stringifyQueryResult(r: QueryResult): string {
-  return JSON.stringify(pickQueryResult(r));
+  const rowsJson = rowsJsonOf(r);
+  if (rowsJson === undefined) return JSON.stringify(pickQueryResult(r));
+  const tail = JSON.stringify({
+    rowCount: r.rowCount,
+    affectedRows: r.affectedRows,
+    lastInsertId: r.lastInsertId,
+    command: r.command,
+    durationMs: r.durationMs,
+  });
+  return `{"columns":${JSON.stringify(pickColumns(r.columns))},"rows":${rowsJson},${tail.slice(1)}`;
 }
 
 /**
@@ -54,7 +68,7 @@ export function createSerializerCompiler(): (route: { schema: unknown }) => Seri
   const errorBody = compiled(ErrorBodySchema);
   const stringifyBatch = (data: unknown): string => {
     const b = data as BatchResult;
-    if (!b.results.some((r) => 'error' in r)) {
+    if (!b.results.some((r) => 'error' in r || rowsJsonOf(r) !== undefined)) {
       return JSON.stringify({
         results: b.results.map((r) => pickQueryResult(r as QueryResult)),
         durationMs: b.durationMs,

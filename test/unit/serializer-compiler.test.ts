@@ -3,6 +3,7 @@ import fastJsonStringify from 'fast-json-stringify';
 import { describe, expect, it } from 'vitest';
 import { BatchResultSchema } from '../../routes/batch.js';
 import { ErrorBodySchema, QueryResultSchema } from '../../routes/schemas.js';
+import { fromWire, MIN_WIRE_ROWS, rowsJsonOf, toWire } from '../../src/backend/rows-json.js';
 import { GENERIC_TYPES, type QueryResult } from '../../src/backend/types.js';
 import { createSerializerCompiler, stringifyQueryResult } from '../../src/plugins/serializer-compiler.js';
 import { makeTestApp } from '../helpers/app.js';
@@ -41,6 +42,48 @@ describe('response serializer compiler', () => {
         expect(compile({ schema: QueryResultSchema })(r)).toBe(stringifyQueryResult(r));
       }),
     );
+  });
+
+  it('splices rows that arrived as JSON text (the SQLite worker path) without changing the output', () => {
+    const ref = reference(QueryResultSchema);
+    const batch = compile({ schema: BatchResultSchema });
+    const many = (r: QueryResult): QueryResult => ({
+      ...r,
+      rows: Array.from(
+        { length: Math.ceil(MIN_WIRE_ROWS / Math.max(1, r.rows.length)) },
+        () => r.rows,
+      ).flat(),
+    });
+    fc.assert(
+      fc.property(queryResult.map(many), (r) => {
+        const wired = fromWire(structuredClone(toWire(r)));
+        expect(JSON.parse(stringifyQueryResult(wired))).toEqual(JSON.parse(ref(r)));
+        expect(JSON.parse(batch({ results: [wired], durationMs: 1 })).results[0]).toEqual(JSON.parse(ref(r)));
+        expect(wired.rows).toEqual(r.rows);
+        expect(wired).toEqual(r);
+      }),
+    );
+  });
+
+  it('parses wire rows on first read; from then on the parsed rows are what gets sent', () => {
+    const r = fromWire(
+      toWire({
+        columns: [{ name: 'a', type: 'TEXT', dbType: 'text', nullable: null }],
+        rows: Array.from({ length: MIN_WIRE_ROWS }, () => ({ a: 'x' })),
+        rowCount: MIN_WIRE_ROWS,
+        affectedRows: 0,
+        lastInsertId: null,
+        command: 'SELECT',
+        durationMs: 1,
+      }),
+    );
+    expect(rowsJsonOf(r)).toBe(JSON.stringify(Array.from({ length: MIN_WIRE_ROWS }, () => ({ a: 'x' }))));
+    (r.rows[0] as Record<string, string>).a = 'changed';
+    expect(rowsJsonOf(r)).toBeUndefined();
+    expect(JSON.parse(stringifyQueryResult(r)).rows[0]).toEqual({ a: 'changed' });
+    r.rows = [];
+    expect(JSON.parse(stringifyQueryResult(r)).rows).toEqual([]);
+    expect({ ...r }.rows).toEqual([]);
   });
 
   it('drops fields a QueryResult or a column must not carry', () => {

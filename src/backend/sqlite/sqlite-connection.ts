@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, type ErrorCode, SqlgateError } from '../../errors.js';
 import type { Dialect } from '../dialect.js';
+import { fromWire, type WireResult } from '../rows-json.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
 import { mapSqliteError } from './sqlite-errors.js';
@@ -188,7 +189,7 @@ export class SqliteConnection implements Connection {
       opts.timeoutMs,
       opts.signal,
     );
-    return this.unwrap(res) as QueryResult;
+    return fromWire(this.unwrap(res) as WireResult);
   }
 
   async executeMany(sql: string, paramSets: ParamValue[][], opts: ExecOptions): Promise<QueryResult[]> {
@@ -197,7 +198,7 @@ export class SqliteConnection implements Connection {
       opts.timeoutMs,
       opts.signal,
     );
-    return this.unwrap(res) as QueryResult[];
+    return (this.unwrap(res) as WireResult[]).map(fromWire);
   }
 
   async run(sql: string): Promise<void> {

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { isSqlgateError } from '../../errors.js';
+import { toWire, type WireResult } from '../rows-json.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, GenericType, JsonValue, ParamValue, QueryResult } from '../types.js';
 import { coerceValue } from '../value-mapper.js';
@@ -28,7 +29,7 @@ export type WorkerRequest =
   | { id: number; op: 'version' };
 
 export type WorkerResponse =
-  | { id: number; ok: true; inTransaction: boolean; result?: QueryResult | QueryResult[] | string }
+  | { id: number; ok: true; inTransaction: boolean; result?: WireResult | WireResult[] | string }
   | {
       id: number;
       ok: false;
@@ -204,14 +205,14 @@ function handle(msg: WorkerRequest): WorkerResponse {
     switch (msg.op) {
       case 'execute': {
         // The transaction state *after* the statement: a client's BEGIN/COMMIT sent as SQL changes it.
-        const result = execute(msg.sql, msg.params, msg.opts);
+        const result = toWire(execute(msg.sql, msg.params, msg.opts));
         return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
       }
       case 'many': {
-        const results: QueryResult[] = [];
+        const results: WireResult[] = [];
         for (let i = 0; i < msg.paramSets.length; i++) {
           index = i;
-          results.push(execute(msg.sql, msg.paramSets[i] as ParamValue[], msg.opts));
+          results.push(toWire(execute(msg.sql, msg.paramSets[i] as ParamValue[], msg.opts)));
         }
         return { id: msg.id, ok: true, inTransaction: db.inTransaction, result: results };
       }
