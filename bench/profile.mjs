@@ -6,13 +6,14 @@
  *
  *   node bench/profile.mjs [--backend=sqlite|postgres|mysql] [--duration=10] [--connections=16]
  *                          [--sql='select ? as v'] [--top=30] [--profile=<existing.cpuprofile>]
+ *                          [--path=/v1/batch --body=<file with the JSON body>]
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchContext, DEFAULT_BACKENDS } from './lib/context.mjs';
-import { ensureWide, POINT_SQL, WIDE } from './lib/data.mjs';
+import { BULK, ensureWide, POINT_SQL, resetBulk, WIDE } from './lib/data.mjs';
 import { openRaw } from './lib/drivers.mjs';
 import { ROOT } from './lib/proc.mjs';
 
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     params: { type: 'string' },
     top: { type: 'string', default: '30' },
     profile: { type: 'string' },
+    path: { type: 'string', default: '/v1/execute' },
+    body: { type: 'string' },
   },
 });
 
@@ -155,22 +158,27 @@ async function main() {
     runDir,
     backends: [b],
   });
-  if (values.sql?.includes(WIDE)) {
+  const bodyText = values.body ? readFileSync(values.body, 'utf8') : (values.sql ?? '');
+  if (bodyText.includes(WIDE) || bodyText.includes(BULK)) {
     const raw = await openRaw(b);
-    await ensureWide(raw, b.driver);
+    if (bodyText.includes(WIDE)) await ensureWide(raw, b.driver);
+    if (bodyText.includes(BULK)) await resetBulk(raw, b.driver);
     await raw.close();
   }
   const gw = await ctx.gateway('profile', b, {
     pool: b.driver === 'sqlite' ? 2 : 16,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${runDir}`],
   });
-  const body = {
-    sql: values.sql ?? POINT_SQL[b.driver],
-    params: values.params ? JSON.parse(values.params) : values.sql ? [] : [1],
-  };
-  await ctx.gatewayRun(gw, { body, connections: Number(values.connections), durationS: 2 });
+  const body = values.body
+    ? bodyText
+    : {
+        sql: values.sql ?? POINT_SQL[b.driver],
+        params: values.params ? JSON.parse(values.params) : values.sql ? [] : [1],
+      };
+  const path = values.path;
+  await ctx.gatewayRun(gw, { body, path, connections: Number(values.connections), durationS: 2 });
   const startUs = Number(process.hrtime.bigint() / 1000n);
-  const r = await ctx.gatewayRun(gw, { body, connections: Number(values.connections) });
+  const r = await ctx.gatewayRun(gw, { body, path, connections: Number(values.connections) });
   const endUs = Number(process.hrtime.bigint() / 1000n);
   const errors = Object.values(r.errors).reduce((a, e) => a + e, 0);
   if (errors > 0)
