@@ -71,7 +71,9 @@ const executeRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
           if (body.backend !== undefined && body.backend !== s.backend.name) {
             throw new SqlgateError('BAD_REQUEST', `the session belongs to backend "${s.backend.name}"`);
           }
-          return s.execute(prepareStatement(s.backend.dialect, body.sql, body.params), opts);
+          const result = await s.execute(prepareStatement(s.backend.dialect, body.sql, body.params), opts);
+          app.metrics.observeResult(s.backend.name, result);
+          return result;
         });
       }
       const backend = authorizeBackend(request, app.backends, body.backend);

@@ -6,7 +6,7 @@ import { prepareStatement } from '../src/backend/prepare.js';
 import type { Config } from '../src/config.js';
 import type { BatchInput } from '../src/query/batch.js';
 import { execOptions } from '../src/query/exec-options.js';
-import { BatchResultSchema, batchResponse, SessionBatchBodySchema } from './batch.js';
+import { BatchResultSchema, batchResponse, observeBatch, SessionBatchBodySchema } from './batch.js';
 import {
   errorResponses,
   IsolationLevelSchema,
@@ -270,9 +270,11 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     async (request) => {
       const { sql, params, options } = request.body;
       const opts = execOptions(limits, options, undefined, request.principal.limits?.maxRows);
-      return store.run(request.params.id, request.principal, (s) =>
-        s.execute(prepareStatement(s.backend.dialect, sql, params), opts),
-      );
+      return store.run(request.params.id, request.principal, async (s) => {
+        const result = await s.execute(prepareStatement(s.backend.dialect, sql, params), opts);
+        app.metrics.observeResult(s.backend.name, result);
+        return result;
+      });
     },
   );
 
@@ -292,8 +294,8 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     },
     async (request) => {
       const ctx = { limits, principalMaxRows: request.principal.limits?.maxRows };
-      const outcome = await store.run(request.params.id, request.principal, (s) =>
-        s.batch(request.body as BatchInput, ctx),
+      const outcome = await store.run(request.params.id, request.principal, async (s) =>
+        observeBatch(request, s.backend.name, await s.batch(request.body as BatchInput, ctx)),
       );
       return batchResponse(outcome, request);
     },

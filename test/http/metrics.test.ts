@@ -59,6 +59,10 @@ describe('/metrics', () => {
     expect((await exec('SELECT * FROM no_such_table')).status).toBe(400);
     expect((await t.get('/v1/backends')).status).toBe(200);
     expect((await t.get('/no/such/route')).status).toBe(404);
+    const batch = await t.post('/v1/batch', {
+      statements: [{ sql: "UPDATE m SET v = 'x' WHERE id = 1" }, { sql: "UPDATE m SET v = 'y' WHERE id = 2" }],
+    });
+    expect(batch.status, JSON.stringify(batch.body)).toBe(200);
 
     hasSessions = t.app.hasRoute({ method: 'POST', url: '/v1/sessions' });
     if (hasSessions) {
@@ -97,6 +101,9 @@ describe('/metrics', () => {
       value(samples, 'sqlgate_query_duration_seconds_count', { backend: 'main', command });
     expect(count('SELECT')).toBeGreaterThanOrEqual(1);
     expect(count('INSERT')).toBe(1);
+    // Statements inside a batch and inside a session are queries too.
+    expect(count('UPDATE')).toBe(2);
+    expect(count('SELECT')).toBe(hasSessions ? 2 : 1);
     expect(
       value(samples, 'sqlgate_query_duration_seconds_sum', { backend: 'main', command: 'SELECT' }),
     ).toBeGreaterThan(0);
