@@ -37,8 +37,11 @@ export interface ConnectionOwner {
 
 /**
  * One SQLite connection living in its own worker thread. A statement that overruns its timeout, or whose
- * client went away, is stopped by terminating the worker: better-sqlite3 has no interrupt, and a dead
- * worker's connection releases every lock it held.
+ * client went away, is abandoned by terminating the worker (better-sqlite3 has no sqlite3_interrupt): the
+ * caller gets STATEMENT_TIMEOUT at once and the pool opens a fresh connection. Termination only takes
+ * effect when the thread next runs JavaScript, so a statement that produces rows stops at the next row,
+ * but one long single step (an aggregate, a big UPDATE) runs to its end in the background and keeps its
+ * locks until then; other writers see LOCK_TIMEOUT meanwhile. docs/transactions.md states this limit.
  */
 export class SqliteConnection implements Connection {
   private readonly worker: Worker;
