@@ -1,4 +1,5 @@
 import { SqlgateError } from '../../errors.js';
+import { approxJsonSize, resultTooLargeMessage } from '../result-limits.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, GenericType, JsonValue, QueryResult } from '../types.js';
 import {
@@ -62,26 +63,8 @@ function planColumns(fields: FieldInfo[], opts: ExecOptions, services: Statement
   return { columns, encoders, names, pending };
 }
 
-/** Rough encoded size of a JSON value, to stop a result before it grows past maxResponseBytes. */
-function approxSize(v: JsonValue): number {
-  if (v === null) return 4;
-  switch (typeof v) {
-    case 'string':
-      return v.length + 3;
-    case 'number':
-      return 12;
-    case 'boolean':
-      return 5;
-    default:
-      return JSON.stringify(v).length;
-  }
-}
-
 function tooLarge(what: string): SqlgateError {
-  return new SqlgateError(
-    'RESULT_TOO_LARGE',
-    `the result exceeds ${what}; narrow the query or page through it`,
-  );
+  return new SqlgateError('RESULT_TOO_LARGE', resultTooLargeMessage(what));
 }
 
 /** The raw outcome of one statement before metadata fix-ups. */
@@ -244,7 +227,7 @@ function send(
         for (let i = 0; i < r.length; i++) {
           const value = r[i];
           const v = value === null || value === undefined ? null : (encoders[i] as Encoder)(value);
-          bytes += approxSize(v);
+          bytes += approxJsonSize(v);
           out[i] = v;
         }
         if (bytes > opts.maxResponseBytes) throw tooLarge(`maxResponseBytes (${opts.maxResponseBytes})`);

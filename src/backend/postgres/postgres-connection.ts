@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { SqlgateError } from '../../errors.js';
 import type { Dialect } from '../dialect.js';
+import { resultTooLargeMessage } from '../result-limits.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult } from '../types.js';
@@ -267,11 +268,10 @@ export class PgConnection implements Connection {
   ): SqlgateError {
     const index = many ? { statementIndex: f.index } : {};
     if (f.kind === 'tooLarge') {
-      return new SqlgateError(
-        'RESULT_TOO_LARGE',
-        `the result exceeds ${f.what}; narrow the query or page through it`,
-        { backend: this.ctx.name, ...index },
-      );
+      return new SqlgateError('RESULT_TOO_LARGE', resultTooLargeMessage(f.what), {
+        backend: this.ctx.name,
+        ...index,
+      });
     }
     if (f.kind === 'decode') {
       return mapPgError(f.error, this.ctx.name, false).with(index);

@@ -1,4 +1,5 @@
 import { SqlgateError } from '../../errors.js';
+import { approxJsonSize } from '../result-limits.js';
 import type { Int64Mode, JsonValue } from '../types.js';
 import { isServerError } from './postgres-errors.js';
 import type { PgType } from './postgres-types.js';
@@ -80,21 +81,6 @@ export type StatementFailure =
 const TAG_WORD_RE = /^[A-Za-z]+/;
 const TAG_COUNT_RE = / (\d+)$/;
 
-/** Rough encoded size of a JSON value, to stop a result before it grows past maxResponseBytes. */
-function approxSize(v: JsonValue): number {
-  if (v === null) return 4;
-  switch (typeof v) {
-    case 'string':
-      return v.length + 3;
-    case 'number':
-      return 12;
-    case 'boolean':
-      return 5;
-    default:
-      return JSON.stringify(v).length;
-  }
-}
-
 const identity: Decoder = (t) => t;
 
 export class PgStatement {
@@ -175,7 +161,7 @@ export class PgStatement {
       for (let i = 0; i < fields.length; i++) {
         const text = fields[i];
         const v = text === null || text === undefined ? null : (this.decoders[i] as Decoder)(text);
-        this.bytes += approxSize(v);
+        this.bytes += approxJsonSize(v);
         row[i] = v;
       }
     } catch (error) {

@@ -3,9 +3,11 @@
  * HTTP event loop. Messages are handled one at a time (the main thread never overlaps them anyway).
  * Results are encoded to JSON values here, off the main thread.
  */
+
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { isSqlgateError } from '../../errors.js';
+import { approxJsonSize, resultTooLargeMessage } from '../result-limits.js';
 import { toWire, type WireResult } from '../rows-json.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, GenericType, JsonValue, ParamValue, QueryResult } from '../types.js';
@@ -67,21 +69,6 @@ function prepare(sql: string): Database.Statement {
 
 const lastRowid = db.prepare('SELECT last_insert_rowid()').pluck();
 
-/** Rough encoded size of a JSON value, to stop a result before it grows past maxResponseBytes. */
-function approxSize(v: JsonValue): number {
-  if (v === null) return 4;
-  switch (typeof v) {
-    case 'string':
-      return v.length + 3;
-    case 'number':
-      return 12;
-    case 'boolean':
-      return 5;
-    default:
-      return JSON.stringify(v).length;
-  }
-}
-
 class GatewayError extends Error {
   constructor(
     readonly code: string,
@@ -92,10 +79,7 @@ class GatewayError extends Error {
 }
 
 function tooLarge(what: string): GatewayError {
-  return new GatewayError(
-    'RESULT_TOO_LARGE',
-    `the result exceeds ${what}; narrow the query or page through it`,
-  );
+  return new GatewayError('RESULT_TOO_LARGE', resultTooLargeMessage(what));
 }
 
 function execute(sql: string, params: ParamValue[], opts: WorkerExecOptions): QueryResult {
@@ -146,7 +130,7 @@ function execute(sql: string, params: ParamValue[], opts: WorkerExecOptions): Qu
         let v = fromSqliteValue(value, declared[i] ?? null, opts.int64);
         const target = targets[i];
         if (target) v = coerceValue(v, target, opts.int64, names[i] as string);
-        bytes += approxSize(v);
+        bytes += approxJsonSize(v);
         out[i] = v;
       }
       if (bytes > opts.maxResponseBytes) throw tooLarge(`maxResponseBytes (${opts.maxResponseBytes})`);
