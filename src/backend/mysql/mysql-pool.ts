@@ -2,6 +2,7 @@ import mysql from 'mysql2';
 import { SqlgateError } from '../../errors.js';
 import type { Dialect } from '../dialect.js';
 import type { PoolStats } from '../storage-backend.js';
+import { WaitQueue } from '../wait-queue.js';
 import { TimestampCatalog } from './mysql-catalog.js';
 import { type ConnectionOwner, MysqlConnection } from './mysql-connection.js';
 import { mapMysqlError } from './mysql-errors.js';
@@ -31,12 +32,6 @@ export interface MysqlPoolOptions {
 const SESSION_SQL = "SET NAMES utf8mb4, time_zone = '+00:00', session_track_state_change = ON";
 const SESSION_SQL_NO_TRACKING = "SET NAMES utf8mb4, time_zone = '+00:00'";
 
-interface Waiter {
-  resolve: () => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * One mysql2 pool with what it lacks: a bounded wait for a connection (OVERLOADED after acquireTimeoutMs),
  * session setup and reset of each connection, dead-connection checks, and a second ("control") connection
@@ -47,7 +42,7 @@ export class MysqlPool implements ConnectionOwner {
   private readonly options: mysql.ConnectionOptions;
   private readonly states = new WeakMap<RawConnection, ConnState>();
   private readonly leased = new Set<RawConnection>();
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters = new WaitQueue<void>();
   private available: number;
   private closing = false;
   /** False when the server lacks session_track_state_change: every release then resets. */
@@ -106,33 +101,18 @@ export class MysqlPool implements ConnectionOwner {
       return Promise.resolve();
     }
     const timeoutMs = this.o.acquireTimeoutMs;
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(
-            new SqlgateError('OVERLOADED', `no MySQL connection became free within ${timeoutMs} ms`, {
-              backend: this.o.backend,
-              retryAfter: 1,
-            }),
-          );
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return this.waiters.wait(
+      timeoutMs,
+      () =>
+        new SqlgateError('OVERLOADED', `no MySQL connection became free within ${timeoutMs} ms`, {
+          backend: this.o.backend,
+          retryAfter: 1,
+        }),
+    );
   }
 
   private givePermit(): void {
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      clearTimeout(waiter.timer);
-      waiter.resolve();
-    } else {
-      this.available++;
-    }
+    if (!this.waiters.handOff()) this.available++;
   }
 
   private getRaw(): Promise<RawConnection> {
@@ -308,12 +288,9 @@ export class MysqlPool implements ConnectionOwner {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(
-        new SqlgateError('BACKEND_UNAVAILABLE', 'the backend is shutting down', { backend: this.o.backend }),
-      );
-    }
+    this.waiters.rejectAll(
+      new SqlgateError('BACKEND_UNAVAILABLE', 'the backend is shutting down', { backend: this.o.backend }),
+    );
     for (const raw of [...this.leased]) {
       const state = this.states.get(raw);
       if (state) this.discard(raw, state);

@@ -2,14 +2,9 @@ import { SqlgateError } from '../../errors.js';
 import type { BackendConfig } from '../create-backend.js';
 import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
+import { WaitQueue } from '../wait-queue.js';
 import { type ConnectionOwner, SqliteConnection } from './sqlite-connection.js';
 import { SqliteDialect } from './sqlite-dialect.js';
-
-interface Waiter {
-  resolve: (c: SqliteConnection) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
 
 /**
  * A pool of worker-thread connections to one SQLite file. WAL lets readers run beside the one writer;
@@ -19,7 +14,7 @@ interface Waiter {
 class SqlitePool implements ConnectionOwner {
   private readonly idle: SqliteConnection[] = [];
   private readonly all = new Set<SqliteConnection>();
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters = new WaitQueue<SqliteConnection>();
   private opening = 0;
   private closing = false;
 
@@ -65,23 +60,14 @@ class SqlitePool implements ConnectionOwner {
       }
     }
     const timeoutMs = this.backend.config.pool.acquireTimeoutMs;
-    return new Promise<SqliteConnection>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(
-            new SqlgateError('OVERLOADED', `no SQLite connection became free within ${timeoutMs} ms`, {
-              backend: this.backend.name,
-              retryAfter: 1,
-            }),
-          );
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return this.waiters.wait(
+      timeoutMs,
+      () =>
+        new SqlgateError('OVERLOADED', `no SQLite connection became free within ${timeoutMs} ms`, {
+          backend: this.backend.name,
+          retryAfter: 1,
+        }),
+    );
   }
 
   async giveBack(conn: SqliteConnection, fullReset: boolean): Promise<void> {
@@ -94,13 +80,7 @@ class SqlitePool implements ConnectionOwner {
       }
     }
     if (conn.isClosed) return;
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(conn);
-    } else {
-      this.idle.push(conn);
-    }
+    if (!this.waiters.handOff(conn)) this.idle.push(conn);
   }
 
   forget(conn: SqliteConnection): void {
@@ -108,11 +88,8 @@ class SqlitePool implements ConnectionOwner {
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
     // A waiter may now get a fresh connection in the freed slot.
-    const waiter = this.waiters.shift();
-    if (waiter && !this.closing) {
-      clearTimeout(waiter.timer);
-      this.acquire().then(waiter.resolve, waiter.reject);
-    }
+    const waiter = this.closing ? undefined : this.waiters.take();
+    if (waiter) this.acquire().then(waiter.resolve, waiter.reject);
   }
 
   stats(): PoolStats {
@@ -127,14 +104,9 @@ class SqlitePool implements ConnectionOwner {
 
   async close(): Promise<void> {
     this.closing = true;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(
-        new SqlgateError('BACKEND_UNAVAILABLE', 'the backend is shutting down', {
-          backend: this.backend.name,
-        }),
-      );
-    }
+    this.waiters.rejectAll(
+      new SqlgateError('BACKEND_UNAVAILABLE', 'the backend is shutting down', { backend: this.backend.name }),
+    );
     await Promise.all([...this.all].map((c) => c.destroy()));
     this.all.clear();
     this.idle.length = 0;
