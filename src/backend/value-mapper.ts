@@ -1,5 +1,5 @@
 import { SqlgateError } from '../errors.js';
-import type { GenericType, Int64Mode, JsonValue, ParamValue } from './types.js';
+import { GENERIC_TYPES, type GenericType, type Int64Mode, type JsonValue, type ParamValue } from './types.js';
 
 /**
  * The lossless half of value mapping shared by every backend: JSON params -> typed ParamValues, and the
@@ -26,30 +26,8 @@ const RE_TIMESTAMP = new RegExp(`^(${DATE}[T ]${CLOCK}${OFFSET}?${ERA}|infinity|
 const RE_UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 const RE_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Tag names accepted in `{"$type": ...}` and the ParamValue type each becomes. */
-const TAGS = [
-  'NULL',
-  'BOOLEAN',
-  'SMALLINT',
-  'INTEGER',
-  'BIGINT',
-  'DECIMAL',
-  'FLOAT',
-  'DOUBLE',
-  'CHAR',
-  'VARCHAR',
-  'TEXT',
-  'ENUM',
-  'BLOB',
-  'DATE',
-  'TIME',
-  'DATETIME',
-  'TIMESTAMP',
-  'INTERVAL',
-  'JSON',
-  'UUID',
-  'ARRAY',
-] as const;
+/** Tag names accepted in `{"$type": ...}`: every GenericType but OTHER (it has no input form), and NULL. */
+const TAGS: readonly string[] = ['NULL', ...GENERIC_TYPES.filter((t) => t !== 'OTHER')];
 
 function invalid(where: string, message: string): SqlgateError {
   // Never include the value itself: params are secrets as far as responses and logs go.
@@ -75,7 +53,7 @@ export function toInt64(value: unknown, where: string): bigint {
 
 function tagged(obj: Record<string, unknown>, where: string): ParamValue {
   const tag = obj.$type;
-  if (typeof tag !== 'string' || !(TAGS as readonly string[]).includes(tag)) {
+  if (typeof tag !== 'string' || !TAGS.includes(tag)) {
     throw invalid(where, `unknown $type; expected one of ${TAGS.join(', ')}`);
   }
   const keys = Object.keys(obj);
