@@ -5,7 +5,7 @@ import { testBackends, uniqueName } from '../helpers/backends.js';
 
 /**
  * Exact round trips through POST /v1/execute for every MySQL/MariaDB type the gateway maps (see
- * docs/types-mysql.md), including the range edges where a lossy driver would round, shift or truncate.
+ * docs/types.md, MySQL section), including the range edges where a lossy driver would round, shift or truncate.
  */
 const my = (await testBackends()).find((b) => b.driver === 'mysql');
 
