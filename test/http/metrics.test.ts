@@ -60,7 +60,10 @@ describe('/metrics', () => {
     expect((await t.get('/v1/backends')).status).toBe(200);
     expect((await t.get('/no/such/route')).status).toBe(404);
     const batch = await t.post('/v1/batch', {
-      statements: [{ sql: "UPDATE m SET v = 'x' WHERE id = 1" }, { sql: "UPDATE m SET v = 'y' WHERE id = 2" }],
+      statements: [
+        { sql: "UPDATE m SET v = 'x' WHERE id = 1" },
+        { sql: "UPDATE m SET v = 'y' WHERE id = 2" },
+      ],
     });
     expect(batch.status, JSON.stringify(batch.body)).toBe(200);
 
