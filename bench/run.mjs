@@ -200,14 +200,18 @@ async function main() {
   const intro = [
     `sqlgate benchmark — ${new Date().toISOString()} — ${elapsedS.toFixed(0)} s`,
     `machine: ${machine.nproc} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}; load: ${machine.loadTool}`,
-    `servers: ${backends.map((b) => `${LABEL[b.driver]} ${b.version ?? '(skipped)'}`).join('; ')}`,
+    `servers: ${backends
+      .map((b) =>
+        b.version?.startsWith(LABEL[b.driver]) ? b.version : `${LABEL[b.driver]} ${b.version ?? '(skipped)'}`,
+      )
+      .join('; ')}`,
     `method: median of ${opts.rounds} alternating run(s) of ${opts.durationS} s each; ratio = gateway / baseline` +
       (quick ? ' — QUICK MODE: a smoke check, not numbers to quote' : ''),
   ];
   const footnotes = [
     'baseline = the raw driver in its own Node process (same query, same pool size) unless the scenario says otherwise.',
-    'SQLite point query: the baseline is a synchronous in-process better-sqlite3 call (no I/O, no thread hop), so',
-    '  the ≥ 0.8× target cannot be met by any HTTP server; scenario 3 is the meaningful SQLite overhead figure.',
+    'SQLite point query: the baseline is a synchronous in-process better-sqlite3 call (no I/O, no thread hop), ' +
+      'so the ≥ 0.8× target cannot be met by any HTTP server; scenario 3 is the meaningful SQLite overhead figure.',
     'fan-in ratio column: non-2xx/connect/read/write/timeout error counts.',
     ...ctx.notes,
   ];
@@ -225,7 +229,7 @@ async function main() {
   );
   writeFileSync(
     join(resultsDir, `${stamp}.md`),
-    [...intro, '', renderMarkdown(header, rows), '', ...footnotes.map((n) => `- ${n}`)].join('\n\n'),
+    `${intro.join('  \n')}\n\n${renderMarkdown(header, rows)}\n\n${footnotes.map((n) => `- ${n}`).join('\n')}\n`,
   );
   process.stdout.write(`\nraw results: ${file}\n`);
   rmSync(dataDir, { recursive: true, force: true });
