@@ -20,12 +20,7 @@ describe.each(backends)('execute contract: $driver', (tb) => {
   }
   let t: TestApp;
   const ddl = (type: GenericType) => t.app.backends.get('db').dialect.ddlType(type);
-  const exec = (sql: string, params?: unknown, options?: unknown) =>
-    t.post('/v1/execute', {
-      sql,
-      ...(params !== undefined ? { params } : {}),
-      ...(options ? { options } : {}),
-    });
+  const exec = (sql: string, params?: unknown, options?: unknown) => t.exec(sql, params, options);
   const created: string[] = [];
   const table = async (columns: string): Promise<string> => {
     const name = uniqueName();

@@ -21,6 +21,12 @@ export interface TestApp {
     url: string,
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  /** POST /v1/execute with `sql`, and `params` / `options` only when given. */
+  exec(
+    sql: string,
+    params?: unknown,
+    options?: unknown,
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
@@ -60,6 +66,17 @@ export async function makeTestApp(doc: Record<string, unknown>): Promise<TestApp
         headers: { 'content-type': 'application/json', ...headers },
       }),
     get: (url, headers = {}) => call({ method: 'GET', url, headers }),
+    exec: (sql, params, options) =>
+      call({
+        method: 'POST',
+        url: '/v1/execute',
+        payload: {
+          sql,
+          ...(params !== undefined ? { params } : {}),
+          ...(options ? { options } : {}),
+        } as InjectOptions['payload'],
+        headers: { 'content-type': 'application/json' },
+      }),
     close: () => app.close(),
   };
 }

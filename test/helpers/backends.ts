@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecOptions } from '../../src/backend/types.js';
 
 /**
  * The three backends the contract suite runs against. PostgreSQL and MariaDB are found at the URLs in
@@ -84,4 +85,16 @@ export async function testBackends(): Promise<TestBackend[]> {
 /** A table name no other test (or earlier run) uses. */
 export function uniqueName(prefix = 't'): string {
   return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** ExecOptions for tests that call a backend or Connection directly, without HTTP. */
+export function directOptions(overrides: Partial<ExecOptions> = {}): ExecOptions {
+  return {
+    rowMode: 'object',
+    int64: 'string',
+    timeoutMs: 10_000,
+    maxRows: 100_000,
+    maxResponseBytes: 1 << 24,
+    ...overrides,
+  };
 }

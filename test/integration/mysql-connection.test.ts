@@ -6,7 +6,7 @@ import type { ExecOptions, ParamValue } from '../../src/backend/types.js';
 import type { SqlgateError } from '../../src/errors.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
-import { MYSQL_URL, testBackends, uniqueName } from '../helpers/backends.js';
+import { directOptions, MYSQL_URL, testBackends, uniqueName } from '../helpers/backends.js';
 
 /**
  * The MySQL Connection and pool against a real MariaDB: killed connections, bulk executeMany, truthful
@@ -16,13 +16,7 @@ const my = (await testBackends()).find((b) => b.driver === 'mysql');
 
 type Row = Record<string, unknown>;
 
-const OPTS: ExecOptions = {
-  rowMode: 'object',
-  int64: 'string',
-  timeoutMs: 10_000,
-  maxRows: 100_000,
-  maxResponseBytes: 1 << 24,
-};
+const OPTS = directOptions();
 const int = (value: number): ParamValue => ({ type: 'INTEGER', value });
 const text = (value: string): ParamValue => ({ type: 'TEXT', value });
 const threadIdOf = (c: Connection) => (c as unknown as { threadId: number }).threadId;
@@ -37,12 +31,7 @@ describe('mysql connection and pool', () => {
   let backend: StorageBackend;
   let admin: mysql.Connection;
   const created: string[] = [];
-  const exec = (sql: string, params?: unknown, options?: unknown) =>
-    t.post('/v1/execute', {
-      sql,
-      ...(params !== undefined ? { params } : {}),
-      ...(options ? { options } : {}),
-    });
+  const exec = (sql: string, params?: unknown, options?: unknown) => t.exec(sql, params, options);
   const q = (c: Connection, sql: string, params: ParamValue[] = [], opts: Partial<ExecOptions> = {}) =>
     c.execute({ sql, params }, { ...OPTS, ...opts });
   const table = async (columns: string): Promise<string> => {

@@ -2,11 +2,11 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
 import { TransactionManager } from '../../src/backend/transaction-manager.js';
-import type { ExecOptions, ParamValue } from '../../src/backend/types.js';
+import type { ParamValue } from '../../src/backend/types.js';
 import { ERROR_CODES, type ErrorCode, SqlgateError, toErrorBody } from '../../src/errors.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
-import { MYSQL_URL, testBackends, uniqueName } from '../helpers/backends.js';
+import { directOptions, MYSQL_URL, testBackends, uniqueName } from '../helpers/backends.js';
 
 /**
  * Every gateway error a real MariaDB statement can produce, with HTTP status, class, retryable flag,
@@ -16,13 +16,7 @@ import { MYSQL_URL, testBackends, uniqueName } from '../helpers/backends.js';
  */
 const my = (await testBackends()).find((b) => b.driver === 'mysql');
 
-const OPTS: ExecOptions = {
-  rowMode: 'object',
-  int64: 'string',
-  timeoutMs: 10_000,
-  maxRows: 1000,
-  maxResponseBytes: 1 << 20,
-};
+const OPTS = directOptions({ maxRows: 1000, maxResponseBytes: 1 << 20 });
 const int = (value: number): ParamValue => ({ type: 'INTEGER', value });
 
 describe('mysql errors', () => {
@@ -36,12 +30,7 @@ describe('mysql errors', () => {
   let child: string;
   /** Foreign key names are unique per database in InnoDB: one per run. */
   let fk: string;
-  const exec = (sql: string, params?: unknown, options?: unknown) =>
-    t.post('/v1/execute', {
-      sql,
-      ...(params !== undefined ? { params } : {}),
-      ...(options ? { options } : {}),
-    });
+  const exec = (sql: string, params?: unknown, options?: unknown) => t.exec(sql, params, options);
   const q = (c: Connection, sql: string, params: ParamValue[] = []) => c.execute({ sql, params }, OPTS);
 
   /** An HTTP error body matches the registry for its code and carries the SQLSTATE and errno. */

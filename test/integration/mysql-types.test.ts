@@ -21,12 +21,7 @@ describe('mysql types over HTTP', () => {
   }
   let t: TestApp;
   const created: string[] = [];
-  const exec = (sql: string, params?: unknown, options?: unknown) =>
-    t.post('/v1/execute', {
-      sql,
-      ...(params !== undefined ? { params } : {}),
-      ...(options ? { options } : {}),
-    });
+  const exec = (sql: string, params?: unknown, options?: unknown) => t.exec(sql, params, options);
   const ok = async (sql: string, params?: unknown, options?: unknown) => {
     const res = await exec(sql, params, options);
     expect(res.status, JSON.stringify(res.body)).toBe(200);

@@ -5,7 +5,7 @@ import type { ExecOptions, ParamValue } from '../../src/backend/types.js';
 import { SqlgateError } from '../../src/errors.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
-import { testBackends, uniqueName } from '../helpers/backends.js';
+import { directOptions, testBackends, uniqueName } from '../helpers/backends.js';
 
 /**
  * Connection handling of the PostgreSQL backend against a real server: cancellation (server timeout,
@@ -14,13 +14,7 @@ import { testBackends, uniqueName } from '../helpers/backends.js';
  */
 const pg = (await testBackends()).find((b) => b.driver === 'postgres');
 
-const OPTS: ExecOptions = {
-  rowMode: 'object',
-  int64: 'string',
-  timeoutMs: 10_000,
-  maxRows: 100_000,
-  maxResponseBytes: 1 << 24,
-};
+const OPTS = directOptions();
 const int = (value: number): ParamValue => ({ type: 'INTEGER', value });
 const text = (value: string): ParamValue => ({ type: 'TEXT', value });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
 import { TransactionManager } from '../../src/backend/transaction-manager.js';
-import type { ExecOptions } from '../../src/backend/types.js';
 import { ERROR_CODES, type ErrorCode, SqlgateError } from '../../src/errors.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
-import { PG_URL, testBackends, uniqueName } from '../helpers/backends.js';
+import { directOptions, PG_URL, testBackends, uniqueName } from '../helpers/backends.js';
 
 /**
  * Every gateway error a real PostgreSQL statement can produce, with its HTTP status, class, retryable flag
@@ -14,13 +13,7 @@ import { PG_URL, testBackends, uniqueName } from '../helpers/backends.js';
  */
 const pg = (await testBackends()).find((b) => b.driver === 'postgres');
 
-const OPTS: ExecOptions = {
-  rowMode: 'object',
-  int64: 'string',
-  timeoutMs: 10_000,
-  maxRows: 1000,
-  maxResponseBytes: 1 << 20,
-};
+const OPTS = directOptions({ maxRows: 1000, maxResponseBytes: 1 << 20 });
 
 describe('postgres errors', () => {
   if (!pg || pg.skipReason) {
@@ -30,12 +23,7 @@ describe('postgres errors', () => {
   let t: TestApp;
   let backend: StorageBackend;
   let tbl: string;
-  const exec = (sql: string, params?: unknown, options?: unknown) =>
-    t.post('/v1/execute', {
-      sql,
-      ...(params !== undefined ? { params } : {}),
-      ...(options ? { options } : {}),
-    });
+  const exec = (sql: string, params?: unknown, options?: unknown) => t.exec(sql, params, options);
   const q = (c: Connection, sql: string, params: unknown[] = []) =>
     c.execute({ sql, params: params.map((v) => ({ type: 'INTEGER', value: v as number })) }, OPTS);
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENERIC_TYPES } from '../../src/backend/types.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
 import { PG_URL, testBackends, uniqueName } from '../helpers/backends.js';
@@ -440,29 +441,7 @@ describe('postgres types over HTTP', () => {
 
   it('every GenericType has a DDL type that stores it', async () => {
     const dialect = t.app.backends.get('db').dialect;
-    const types = [
-      'BOOLEAN',
-      'SMALLINT',
-      'INTEGER',
-      'BIGINT',
-      'DECIMAL',
-      'FLOAT',
-      'DOUBLE',
-      'CHAR',
-      'VARCHAR',
-      'TEXT',
-      'ENUM',
-      'BLOB',
-      'DATE',
-      'TIME',
-      'DATETIME',
-      'TIMESTAMP',
-      'INTERVAL',
-      'JSON',
-      'UUID',
-      'ARRAY',
-      'OTHER',
-    ] as const;
+    const types = GENERIC_TYPES;
     const cols = types.map((g, i) => `c${i} ${dialect.ddlType(g)}`).join(', ');
     await table(`id INTEGER PRIMARY KEY, ${cols}`);
     const arr = await roundTrip(dialect.ddlType('ARRAY'), ['a', null, 'b,c']);
