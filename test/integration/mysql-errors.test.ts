@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
 import { TransactionManager } from '../../src/backend/transaction-manager.js';
 import type { ParamValue } from '../../src/backend/types.js';
-import { ERROR_CODES, type ErrorCode, SqlgateError, toErrorBody } from '../../src/errors.js';
+import type { ErrorCode, SqlgateError } from '../../src/errors.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
 import { directOptions, MYSQL_URL, testBackends, uniqueName } from '../helpers/backends.js';
+import { expectErrorBody, expectRejection } from '../helpers/errors.js';
 
 /**
  * Every gateway error a real MariaDB statement can produce, with HTTP status, class, retryable flag,
@@ -39,29 +40,11 @@ describe('mysql errors', () => {
     code: ErrorCode,
     sqlState?: string,
     errno?: number,
-  ) => {
-    const spec = ERROR_CODES[code];
-    expect(res.status, JSON.stringify(res.body)).toBe(spec.status);
-    expect(res.body.error).toMatchObject({ code, class: spec.class, retryable: spec.retryable });
-    if (sqlState) expect(res.body.error.sqlState).toBe(sqlState);
-    if (errno) expect(res.body.error.dbCode).toBe(errno);
-    expect(JSON.stringify(res.body)).not.toMatch(/\bat .+\.(ts|js):\d+/);
-  };
+  ) => expectErrorBody(res, code, { sqlState, dbCode: errno });
   /** A rejection from the backend API, checked as the HTTP layer would answer with it. */
   const expectRejected = async (p: Promise<unknown>, code: ErrorCode, errno: number) => {
-    const err = await p.then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(SqlgateError);
-    const e = err as SqlgateError;
-    expect(e.code, e.message).toBe(code);
+    const e = await expectRejection(p, code);
     expect(e.details.dbCode).toBe(errno);
-    expect(e.status).toBe(ERROR_CODES[code].status);
-    expect(toErrorBody(e, 'r').error).toMatchObject({
-      class: ERROR_CODES[code].class,
-      retryable: ERROR_CODES[code].retryable,
-    });
     return e;
   };
 

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
 import { TransactionManager } from '../../src/backend/transaction-manager.js';
-import { ERROR_CODES, type ErrorCode, SqlgateError } from '../../src/errors.js';
+import { ERROR_CODES, type ErrorCode, type SqlgateError } from '../../src/errors.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
 import { directOptions, PG_URL, testBackends, uniqueName } from '../helpers/backends.js';
+import { expectErrorBody, expectRejection } from '../helpers/errors.js';
 
 /**
  * Every gateway error a real PostgreSQL statement can produce, with its HTTP status, class, retryable flag
@@ -28,24 +29,12 @@ describe('postgres errors', () => {
     c.execute({ sql, params: params.map((v) => ({ type: 'INTEGER', value: v as number })) }, OPTS);
 
   /** An HTTP error body matches the registry for its code, and carries the SQLSTATE. */
-  const expectHttp = (res: { status: number; body: any }, code: ErrorCode, sqlState: string | undefined) => {
-    const spec = ERROR_CODES[code];
-    expect(res.status, JSON.stringify(res.body)).toBe(spec.status);
-    expect(res.body.error).toMatchObject({ code, class: spec.class, retryable: spec.retryable });
-    if (sqlState) expect(res.body.error.sqlState).toBe(sqlState);
-    expect(JSON.stringify(res.body)).not.toMatch(/\bat .+\.(ts|js):\d+/);
-  };
+  const expectHttp = (res: { status: number; body: any }, code: ErrorCode, sqlState: string | undefined) =>
+    expectErrorBody(res, code, { sqlState });
   /** A rejection from the backend API is the SqlgateError the HTTP layer would answer with. */
   const expectRejected = async (p: Promise<unknown>, code: ErrorCode, sqlState: string) => {
-    const err = await p.then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(SqlgateError);
-    const e = err as SqlgateError;
-    expect(e.code, e.message).toBe(code);
+    const e = await expectRejection(p, code);
     expect(e.details.sqlState).toBe(sqlState);
-    expect(e.status).toBe(ERROR_CODES[code].status);
     return e;
   };
 
