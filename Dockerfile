@@ -25,10 +25,11 @@ ENV npm_config_nodedir=/usr/local
 WORKDIR /app
 COPY package.json package-lock.json ./
 
-# --- build: every dependency, then TypeScript -> dist/ -------------------------------------------------
+# --- build: every dependency, then TypeScript -> dist/ and the bundled CLI (scripts/bundle.mjs) ---------
 FROM toolchain AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
 COPY routes ./routes
 RUN npm run build

@@ -153,12 +153,21 @@ describe('Dockerfile', () => {
     expect(runs(runtime).some((r) => /chown[^&]*\/data/.test(r))).toBe(true);
   });
 
-  it('copies only paths that exist and that .dockerignore lets through, including everything tsc builds', () => {
+  it('copies only paths that exist and that .dockerignore lets through, including everything the build uses', () => {
     const ignored = read('.dockerignore')
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
     for (const must of ['.git', 'node_modules', 'dist', 'data', '.env']) expect(ignored).toContain(must);
+    // Docker's rule: the last pattern that matches the path or one of its parent folders decides; `!` re-includes.
+    const isIgnored = (path: string) => {
+      let out = false;
+      for (const pattern of ignored) {
+        const p = pattern.replace(/^!/, '').replace(/\/$/, '');
+        if (path === p || path.startsWith(`${p}/`)) out = !pattern.startsWith('!');
+      }
+      return out;
+    };
     const sources = stages.flatMap((s) =>
       ops(s, 'COPY')
         .filter((c) => !c.args.startsWith('--from='))
@@ -171,9 +180,14 @@ describe('Dockerfile', () => {
     );
     for (const src of sources) {
       expect(existsSync(new URL(src, root)), `${src} exists`).toBe(true);
-      expect(ignored, `${src} is not dockerignored`).not.toContain(src);
+      expect(isIgnored(src), `${src} is not dockerignored`).toBe(false);
     }
     const built = JSON.parse(read('tsconfig.build.json')).include as string[];
     for (const dir of built) expect(sources, `the build stage copies ${dir}/`).toContain(dir);
+    // Scripts that `npm run build` runs (node scripts/x.mjs) must be in the image's build context too.
+    const buildScript = JSON.parse(read('package.json')).scripts.build as string;
+    for (const [, script] of buildScript.matchAll(/\bnode\s+(\S+\.m?js)\b/g)) {
+      expect(sources, `the build stage copies ${script}`).toContain(script);
+    }
   });
 });
