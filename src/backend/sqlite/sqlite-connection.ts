@@ -5,7 +5,15 @@ import { fromWire, type WireResult } from '../rows-json.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
 import { mapSqliteError } from './sqlite-errors.js';
-import type { WorkerExecOptions, WorkerInit, WorkerRequest, WorkerResponse } from './sqlite-worker.js';
+import { toWireParam, type WireParam } from './sqlite-types.js';
+import type {
+  WireParamSets,
+  WireRuns,
+  WorkerExecOptions,
+  WorkerInit,
+  WorkerRequest,
+  WorkerResponse,
+} from './sqlite-worker.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -187,21 +195,67 @@ export class SqliteConnection implements Connection {
   }
 
   async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
+    const params: WireParam[] = new Array(stmt.params.length);
+    try {
+      for (let i = 0; i < params.length; i++) {
+        params[i] = toWireParam(stmt.params[i] as ParamValue, `params[${i}]`);
+      }
+    } catch (err) {
+      // What SQLite cannot bind fails after what the statement itself would fail on (syntax, read-only),
+      // as when the worker bound it: the worker prepares the statement and runs no set.
+      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }, opts.timeoutMs, opts.signal));
+      throw this.paramError(err, undefined);
+    }
     const res = await this.call(
-      { op: 'execute', sql: stmt.sql, params: stmt.params, opts: SqliteConnection.wire(opts) },
+      { op: 'execute', sql: stmt.sql, params, opts: SqliteConnection.wire(opts) },
       opts.timeoutMs,
       opts.signal,
     );
     return fromWire(this.unwrap(res) as WireResult);
   }
 
+  /**
+   * All sets go to the worker in one message as one flat array of primitives (WireParamSets), and a
+   * statement without rows comes back as columns (WireRuns); the QueryResults are built here, which costs
+   * a fraction of cloning them. A set whose params cannot be bound ends the batch there: the sets before it
+   * run first, so the error reported is the first one in set order, as if each set ran alone.
+   */
   async executeMany(sql: string, paramSets: ParamValue[][], opts: ExecOptions): Promise<QueryResult[]> {
+    if (paramSets.length === 0) return [];
+    const { sets, failed } = encodeParamSets(paramSets);
     const res = await this.call(
-      { op: 'many', sql, paramSets, opts: SqliteConnection.wire(opts) },
+      { op: 'many', sql, sets, opts: SqliteConnection.wire(opts) },
       opts.timeoutMs,
       opts.signal,
     );
-    return (this.unwrap(res) as WireResult[]).map(fromWire);
+    const result = this.unwrap(res) as WireRuns | WireResult[];
+    if (failed) throw this.paramError(failed.error, failed.index);
+    if (Array.isArray(result)) return result.map(fromWire);
+    const { command, affectedRows, durationMs, lastInsertIds } = result;
+    const out: QueryResult[] = new Array(sets.count);
+    for (let i = 0; i < sets.count; i++) {
+      out[i] = {
+        columns: [],
+        rows: [],
+        rowCount: 0,
+        affectedRows: affectedRows[i] as number,
+        lastInsertId: lastInsertIds ? (lastInsertIds[i] as string | number | null) : null,
+        command,
+        durationMs: durationMs[i] as number,
+      };
+    }
+    return out;
+  }
+
+  private paramError(err: unknown, statementIndex: number | undefined): SqlgateError {
+    const details = statementIndex === undefined ? {} : { statementIndex };
+    if (err instanceof SqlgateError) return err.with({ backend: this.backendName, ...details });
+    return new SqlgateError(
+      'INTERNAL',
+      'the SQLite worker failed',
+      { backend: this.backendName },
+      { cause: err },
+    );
   }
 
   async run(sql: string): Promise<void> {
@@ -239,4 +293,45 @@ export class SqliteConnection implements Connection {
   private async terminate(): Promise<void> {
     await this.worker.terminate();
   }
+}
+
+/**
+ * Flattens parameter sets for the worker. Stops at the first set with a param SQLite cannot bind:
+ * `failed` names it, and only the sets before it are sent.
+ */
+function encodeParamSets(paramSets: ParamValue[][]): {
+  sets: WireParamSets;
+  failed?: { index: number; error: unknown };
+} {
+  const width = paramSets[0]?.length ?? 0;
+  let uniform = true;
+  let total = 0;
+  for (const set of paramSets) {
+    total += set.length;
+    if (set.length !== width) uniform = false;
+  }
+  const params: WireParam[] = new Array(total);
+  let k = 0;
+  for (let i = 0; i < paramSets.length; i++) {
+    const set = paramSets[i] as ParamValue[];
+    const start = k;
+    try {
+      for (let j = 0; j < set.length; j++) params[k++] = toWireParam(set[j] as ParamValue, `params[${j}]`);
+    } catch (error) {
+      params.length = start;
+      return { sets: wireSets(paramSets, params, i, width, uniform), failed: { index: i, error } };
+    }
+  }
+  return { sets: wireSets(paramSets, params, paramSets.length, width, uniform) };
+}
+
+function wireSets(
+  paramSets: ParamValue[][],
+  params: WireParam[],
+  count: number,
+  width: number,
+  uniform: boolean,
+): WireParamSets {
+  if (uniform) return { params, count, width };
+  return { params, count, width, lengths: paramSets.slice(0, count).map((s) => s.length) };
 }

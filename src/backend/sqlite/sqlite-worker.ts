@@ -10,9 +10,16 @@ import { isSqlgateError } from '../../errors.js';
 import { approxJsonSize, resultTooLargeMessage } from '../result-limits.js';
 import { toWire, type WireResult } from '../rows-json.js';
 import { leadingKeyword } from '../sql-lexer.js';
-import type { Column, ExecOptions, GenericType, JsonValue, ParamValue, QueryResult } from '../types.js';
+import type { Column, ExecOptions, GenericType, JsonValue, QueryResult } from '../types.js';
 import { coerceValue } from '../value-mapper.js';
-import { fromSqliteValue, sqliteGenericType, sqliteValueType, toSqliteParam } from './sqlite-types.js';
+import {
+  bindWireParam,
+  fromSqliteValue,
+  type SqliteBindValue,
+  sqliteGenericType,
+  sqliteValueType,
+  type WireParam,
+} from './sqlite-types.js';
 
 export interface WorkerInit {
   filename: string;
@@ -23,15 +30,40 @@ export interface WorkerInit {
 /** Only the options that cross the thread boundary (no AbortSignal). */
 export type WorkerExecOptions = Omit<ExecOptions, 'signal' | 'timeoutMs'>;
 
+/**
+ * Many parameter sets of one statement, flattened: set `i` is the next `width` (or `lengths[i]`, when the
+ * sets differ in length) entries of `params`. One flat array of primitives clones far cheaper than an
+ * array of arrays of objects.
+ */
+export interface WireParamSets {
+  params: WireParam[];
+  count: number;
+  width: number;
+  lengths?: number[];
+}
+
+/**
+ * What `many` returns for a statement that produces no rows (an INSERT/UPDATE/DELETE without RETURNING):
+ * one column per field of the per-set results instead of 10,000 result objects. The typed arrays travel
+ * as transferred buffers; `lastInsertIds` is absent when the command cannot insert.
+ */
+export interface WireRuns {
+  command: string;
+  affectedRows: Float64Array<ArrayBuffer>;
+  durationMs: Float64Array<ArrayBuffer>;
+  lastInsertIds?: Array<string | number | null>;
+}
+
 export type WorkerRequest =
-  | { id: number; op: 'execute'; sql: string; params: ParamValue[]; opts: WorkerExecOptions }
-  | { id: number; op: 'many'; sql: string; paramSets: ParamValue[][]; opts: WorkerExecOptions }
+  | { id: number; op: 'execute'; sql: string; params: WireParam[]; opts: WorkerExecOptions }
+  | { id: number; op: 'many'; sql: string; sets: WireParamSets; opts: WorkerExecOptions }
+  | { id: number; op: 'prepare'; sql: string }
   | { id: number; op: 'run'; sql: string }
   | { id: number; op: 'reset' }
   | { id: number; op: 'version' };
 
 export type WorkerResponse =
-  | { id: number; ok: true; inTransaction: boolean; result?: WireResult | WireResult[] | string }
+  | { id: number; ok: true; inTransaction: boolean; result?: WireResult | WireResult[] | WireRuns | string }
   | {
       id: number;
       ok: false;
@@ -82,8 +114,8 @@ function tooLarge(what: string): GatewayError {
   return new GatewayError('RESULT_TOO_LARGE', resultTooLargeMessage(what));
 }
 
-function execute(sql: string, params: ParamValue[], opts: WorkerExecOptions): QueryResult {
-  const started = performance.now();
+/** The cached statement for `sql`, refused when this connection is read-only and it would write. */
+function prepareChecked(sql: string): Database.Statement {
   const stmt = prepare(sql);
   // A read-only connection cannot write the database, but `VACUUM INTO 'file'` still writes a new file and
   // CREATE TEMP writes temp storage: refuse whatever SQLite itself does not call read-only
@@ -91,10 +123,17 @@ function execute(sql: string, params: ParamValue[], opts: WorkerExecOptions): Qu
   if (init.readonly && !stmt.readonly) {
     throw new GatewayError('READ_ONLY_VIOLATION', 'this connection is read-only; the statement would write');
   }
-  const bound = params.map((p, i) => toSqliteParam(p, `params[${i}]`));
+  return stmt;
+}
+
+function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): QueryResult {
+  const started = performance.now();
+  const stmt = prepareChecked(sql);
+  const bound: SqliteBindValue[] = new Array(params.length);
+  for (let i = 0; i < params.length; i++) bound[i] = bindWireParam(params[i] as WireParam);
   const command = leadingKeyword(sql);
   if (!stmt.reader) {
-    const info = stmt.run(...bound);
+    const info = stmt.run(bound);
     const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'REPLACE';
     const isInsert = command === 'INSERT' || command === 'REPLACE';
     return {
@@ -121,7 +160,7 @@ function execute(sql: string, params: ParamValue[], opts: WorkerExecOptions): Qu
   let bytes = 0;
   stmt.raw(true);
   try {
-    for (const raw of stmt.iterate(...bound) as IterableIterator<unknown[]>) {
+    for (const raw of stmt.iterate(bound) as IterableIterator<unknown[]>) {
       if (rows.length >= opts.maxRows) throw tooLarge(`maxRows (${opts.maxRows})`);
       const out: JsonValue[] = new Array(raw.length);
       for (let i = 0; i < raw.length; i++) {
@@ -167,6 +206,55 @@ function execute(sql: string, params: ParamValue[], opts: WorkerExecOptions): Qu
   };
 }
 
+/** The index of the parameter set `many` is running, for the error of the set that fails. */
+let setIndex: number | undefined;
+
+/**
+ * Runs every parameter set with one prepared statement. A statement without rows binds and runs in one
+ * tight loop and answers with columns (WireRuns); one with rows (RETURNING, SELECT) gives a full result
+ * per set, with maxRows / maxResponseBytes applying to each set as for `execute`.
+ */
+function many(sql: string, sets: WireParamSets, opts: WorkerExecOptions): WireRuns | WireResult[] {
+  const { params, count, width, lengths } = sets;
+  setIndex = 0;
+  const stmt = prepareChecked(sql);
+  if (stmt.reader) {
+    const results: WireResult[] = new Array(count);
+    for (let i = 0, k = 0; i < count; i++) {
+      setIndex = i;
+      const n = lengths ? (lengths[i] as number) : width;
+      results[i] = toWire(execute(sql, params.slice(k, k + n), opts));
+      k += n;
+    }
+    return results;
+  }
+  const command = leadingKeyword(sql);
+  const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'REPLACE';
+  const isInsert = command === 'INSERT' || command === 'REPLACE';
+  const affectedRows = new Float64Array(count);
+  const durationMs = new Float64Array(count);
+  const lastInsertIds: Array<string | number | null> | undefined = isInsert ? new Array(count) : undefined;
+  let bound: SqliteBindValue[] = new Array(width);
+  for (let i = 0, k = 0; i < count; i++) {
+    setIndex = i;
+    const started = performance.now();
+    if (lengths) bound = new Array(lengths[i] as number);
+    for (let j = 0; j < bound.length; j++) bound[j] = bindWireParam(params[k++] as WireParam);
+    const info = stmt.run(bound);
+    if (dml) affectedRows[i] = info.changes;
+    if (lastInsertIds) {
+      lastInsertIds[i] =
+        info.changes > 0
+          ? (fromSqliteValue(info.lastInsertRowid, 'BIGINT', opts.int64) as string | number)
+          : null;
+    }
+    durationMs[i] = performance.now() - started;
+  }
+  return lastInsertIds
+    ? { command, affectedRows, durationMs, lastInsertIds }
+    : { command, affectedRows, durationMs };
+}
+
 /** Clears what one user of the connection could leave for the next: a transaction, temp tables, pragmas. */
 function reset(): void {
   if (db.inTransaction) db.exec('ROLLBACK');
@@ -184,7 +272,7 @@ function reset(): void {
 }
 
 function handle(msg: WorkerRequest): WorkerResponse {
-  let index: number | undefined;
+  setIndex = undefined;
   try {
     switch (msg.op) {
       case 'execute': {
@@ -193,13 +281,12 @@ function handle(msg: WorkerRequest): WorkerResponse {
         return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
       }
       case 'many': {
-        const results: WireResult[] = [];
-        for (let i = 0; i < msg.paramSets.length; i++) {
-          index = i;
-          results.push(toWire(execute(msg.sql, msg.paramSets[i] as ParamValue[], msg.opts)));
-        }
-        return { id: msg.id, ok: true, inTransaction: db.inTransaction, result: results };
+        const result = many(msg.sql, msg.sets, msg.opts);
+        return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
       }
+      case 'prepare':
+        prepareChecked(msg.sql);
+        return { id: msg.id, ok: true, inTransaction: db.inTransaction };
       case 'run':
         db.exec(msg.sql);
         return { id: msg.id, ok: true, inTransaction: db.inTransaction };
@@ -216,6 +303,7 @@ function handle(msg: WorkerRequest): WorkerResponse {
     }
   } catch (err) {
     const inTransaction = db.inTransaction;
+    const index = setIndex;
     if (err instanceof GatewayError) {
       return {
         id: msg.id,
@@ -254,5 +342,13 @@ function handle(msg: WorkerRequest): WorkerResponse {
 }
 
 parentPort?.on('message', (msg: WorkerRequest) => {
-  parentPort?.postMessage(handle(msg));
+  const res = handle(msg);
+  // WireRuns' columns are moved, not copied.
+  const r = res.ok ? res.result : undefined;
+  if (r && typeof r === 'object' && 'durationMs' in r && r.durationMs instanceof Float64Array) {
+    const runs = r as WireRuns;
+    parentPort?.postMessage(res, [runs.affectedRows.buffer, runs.durationMs.buffer]);
+  } else {
+    parentPort?.postMessage(res);
+  }
 });
