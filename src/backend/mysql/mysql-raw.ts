@@ -17,6 +17,8 @@ export const KILL_GRACE_MS = 5_000;
 export interface RawCommand extends EventEmitter {
   next: unknown;
   execute(packet: RawPacket | null, connection: unknown): boolean;
+  /** Execute commands only: the row parser class for a result set's fields (replaced to decode rows here). */
+  buildParserFromFields?: (fields: unknown, connection: unknown) => new () => unknown;
 }
 
 export interface RawPacket {

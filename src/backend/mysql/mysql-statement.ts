@@ -13,6 +13,14 @@ import {
   STATUS,
   type StatementServices,
 } from './mysql-raw.js';
+import {
+  type ColumnReader,
+  columnReader,
+  decodeRow,
+  ROW_TAKEN,
+  type RowMeter,
+  type RowPacket,
+} from './mysql-rows.js';
 import { type FieldInfo, FLAG, mysqlDbType, mysqlGenericType, T } from './mysql-types.js';
 import { columnEncoder, type Encoder, type MysqlParam } from './mysql-values.js';
 
@@ -32,6 +40,9 @@ const DDL_COMMANDS = new Set(['CREATE', 'ALTER', 'DROP', 'RENAME']);
 interface ColumnPlan {
   columns: Column[];
   encoders: Encoder[];
+  /** Binary-protocol readers: wire bytes -> the same values the encoders give (see mysql-rows.ts). */
+  readers: ColumnReader[];
+  meter: RowMeter;
   names: string[];
   /** Columns that are DATETIME now but may be TIMESTAMP once the catalog answers: index, schema, table, column. */
   pending: Array<{ index: number; schema: string; table: string; column: string }>;
@@ -40,6 +51,8 @@ interface ColumnPlan {
 function planColumns(fields: FieldInfo[], opts: ExecOptions, services: StatementServices): ColumnPlan {
   const columns: Column[] = [];
   const encoders: Encoder[] = [];
+  const readers: ColumnReader[] = [];
+  const meter: RowMeter = { bytes: 0, rowBytes: 0 };
   const names: string[] = [];
   const pending: ColumnPlan['pending'] = [];
   fields.forEach((f, index) => {
@@ -57,10 +70,12 @@ function planColumns(fields: FieldInfo[], opts: ExecOptions, services: Statement
       dbType: mysqlDbType(f),
       nullable: (f.flags & FLAG.NOT_NULL) === 0,
     });
-    encoders.push(columnEncoder(f, native, target, opts.int64));
+    const encoder = columnEncoder(f, native, target, opts.int64);
+    encoders.push(encoder);
+    readers.push(columnReader(f, native, target, encoder, meter));
     names.push(f.name);
   });
-  return { columns, encoders, names, pending };
+  return { columns, encoders, readers, meter, names, pending };
 }
 
 function tooLarge(what: string): SqlgateError {
@@ -199,6 +214,38 @@ function send(
       };
     }
 
+    if (values) {
+      // Binary rows are decoded here, straight from the packet, instead of by mysql2's row parser; the
+      // decoder keeps them and mysql2 emits only a marker per row.
+      const decoder = {
+        next(packet: RowPacket): typeof ROW_TAKEN {
+          if (failure || !plan || setIndex !== planSet) return ROW_TAKEN;
+          try {
+            if (rows.length >= opts.maxRows) throw tooLarge(`maxRows (${opts.maxRows})`);
+            const objects = rowMode !== 'array' && plan.pending.length === 0;
+            const row = decodeRow(packet, plan.readers, objects ? plan.names : null, plan.meter);
+            bytes += plan.meter.rowBytes;
+            if (bytes > opts.maxResponseBytes) throw tooLarge(`maxResponseBytes (${opts.maxResponseBytes})`);
+            rows.push(row);
+          } catch (err) {
+            failure = err instanceof SqlgateError ? err : services.mapError(err);
+            rows.length = 0;
+            // Stop the statement rather than read (and drop) the rest of a large result.
+            setImmediate(() => requestKill('stop'));
+          }
+          return ROW_TAKEN;
+        },
+      };
+      // mysql2 instantiates what this returns (`new Parser()`); a class whose constructor returns the decoder.
+      class RowDecoder {
+        constructor() {
+          // biome-ignore lint/correctness/noConstructorReturn: mysql2 takes the decoder from `new`.
+          return decoder;
+        }
+      }
+      cmd.buildParserFromFields = () => RowDecoder;
+    }
+
     cmd.on('fields', (fields: FieldInfo[] | undefined) => {
       setIndex++;
       if (fields && !plan && !failure) {
@@ -212,6 +259,7 @@ function send(
       }
     });
     cmd.on('result', (r: unknown) => {
+      if (r === ROW_TAKEN) return;
       if (!Array.isArray(r)) {
         const ok = r as OkHeader;
         header = ok;

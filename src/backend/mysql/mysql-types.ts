@@ -74,6 +74,8 @@ export interface FieldInfo {
   extendedTypeName?: string;
   /** MariaDB extended metadata: `json` for a JSON (LONGTEXT) column. */
   extendedFormat?: string;
+  /** The Node encoding mysql2 decodes the column's text with (from its character set). */
+  encoding?: string;
 }
 
 /**
