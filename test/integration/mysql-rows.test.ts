@@ -155,6 +155,29 @@ describe('mysql binary row decoding', () => {
     );
   });
 
+  it('a cross join (72 rows, JSON twice per row) in both row modes; maxRows and maxResponseBytes stop it', async () => {
+    const sql = `SELECT a.*, b.id AS id2, b.j AS j2 FROM ${table} a, ${table} b, (SELECT 1 UNION SELECT 2) c ORDER BY a.id, b.id`;
+    const arrays = await run(sql);
+    expect(arrays.rowCount).toBe(72);
+    expect(arrays.rows).toEqual(await reference(sql, directOptions({ rowMode: 'array' })));
+    const objects = await run(sql, { rowMode: 'object' });
+    const names = objects.columns.map((c) => c.name);
+    expect(objects.rows).toEqual(
+      arrays.rows.map((r) => Object.fromEntries(names.map((n, i) => [n, (r as JsonValue[])[i]]))),
+    );
+    const limited = await run(sql, { maxRows: 40 }).catch((e) => e);
+    expect(limited.code).toBe('RESULT_TOO_LARGE');
+    const big = await run(sql, { maxResponseBytes: 20_000 }).catch((e) => e);
+    expect(big.code).toBe('RESULT_TOO_LARGE');
+  });
+
+  it('duplicate column names in object rows: the last value wins, as before', async () => {
+    const sql = `SELECT a.id, b.id FROM ${table} a, ${table} b ORDER BY a.id, b.id`;
+    const res = await run(sql, { rowMode: 'object' });
+    expect(res.rows).toHaveLength(36);
+    expect(res.rows[1]).toEqual({ id: 2 });
+  });
+
   it('maxResponseBytes counts JSON cells by their text and stops the statement', async () => {
     const res = await run(`SELECT j FROM ${table}`, { maxResponseBytes: 8 }).catch((e) => e);
     expect(res.code).toBe('RESULT_TOO_LARGE');
