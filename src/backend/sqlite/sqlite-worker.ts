@@ -162,7 +162,8 @@ function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): Que
   try {
     for (const raw of stmt.iterate(bound) as IterableIterator<unknown[]>) {
       if (rows.length >= opts.maxRows) throw tooLarge(`maxRows (${opts.maxRows})`);
-      const out: JsonValue[] = new Array(raw.length);
+      // Packed (push): rows of small results are structured-cloned, and holey arrays clone slowly.
+      const out: JsonValue[] = [];
       for (let i = 0; i < raw.length; i++) {
         const value = raw[i];
         if (inferred[i] === null) inferred[i] = sqliteValueType(value);
@@ -170,7 +171,7 @@ function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): Que
         const target = targets[i];
         if (target) v = coerceValue(v, target, opts.int64, names[i] as string);
         bytes += approxJsonSize(v);
-        out[i] = v;
+        out.push(v);
       }
       if (bytes > opts.maxResponseBytes) throw tooLarge(`maxResponseBytes (${opts.maxResponseBytes})`);
       if (opts.rowMode === 'array') {
@@ -219,11 +220,11 @@ function many(sql: string, sets: WireParamSets, opts: WorkerExecOptions): WireRu
   setIndex = 0;
   const stmt = prepareChecked(sql);
   if (stmt.reader) {
-    const results: WireResult[] = new Array(count);
+    const results: WireResult[] = [];
     for (let i = 0, k = 0; i < count; i++) {
       setIndex = i;
       const n = lengths ? (lengths[i] as number) : width;
-      results[i] = toWire(execute(sql, params.slice(k, k + n), opts));
+      results.push(toWire(execute(sql, params.slice(k, k + n), opts)));
       k += n;
     }
     return results;
@@ -233,7 +234,7 @@ function many(sql: string, sets: WireParamSets, opts: WorkerExecOptions): WireRu
   const isInsert = command === 'INSERT' || command === 'REPLACE';
   const affectedRows = new Float64Array(count);
   const durationMs = new Float64Array(count);
-  const lastInsertIds: Array<string | number | null> | undefined = isInsert ? new Array(count) : undefined;
+  const lastInsertIds: Array<string | number | null> | undefined = isInsert ? [] : undefined;
   let bound: SqliteBindValue[] = new Array(width);
   for (let i = 0, k = 0; i < count; i++) {
     setIndex = i;
@@ -243,10 +244,11 @@ function many(sql: string, sets: WireParamSets, opts: WorkerExecOptions): WireRu
     const info = stmt.run(bound);
     if (dml) affectedRows[i] = info.changes;
     if (lastInsertIds) {
-      lastInsertIds[i] =
+      lastInsertIds.push(
         info.changes > 0
           ? (fromSqliteValue(info.lastInsertRowid, 'BIGINT', opts.int64) as string | number)
-          : null;
+          : null,
+      );
     }
     durationMs[i] = performance.now() - started;
   }
