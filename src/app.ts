@@ -97,10 +97,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // Each response schema compiled once however many routes share it; QueryResult via native JSON.stringify.
   app.setSerializerCompiler(createSerializerCompiler());
 
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-
   // On the root instance, so /readyz (in a child context) sees what the CLI sets on SIGTERM.
   app.decorate('draining', false);
   await app.register(errorHandlerPlugin);

@@ -58,14 +58,15 @@ async function principalPlugin(app: FastifyInstance, opts: { config?: Config }):
   app.decorateRequest('principal', null as unknown as Principal);
   const auth = opts.config?.auth;
   if (!opts.config || !auth || !isAuthConfigured(opts.config)) {
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', (request, _reply, done) => {
       request.principal ??= ANONYMOUS;
+      done();
     });
     return;
   }
   enforceBackendScope(app);
   refuseUnenforceableClientTransactions(app);
-  const authenticator = new Authenticator(auth);
+  const authenticator = await Authenticator.create(auth);
   const publicPaths = auth.publicPaths;
   const corsPreflight = opts.config.server.cors !== undefined;
   app.addHook('onRequest', async (request, reply) => {

@@ -165,13 +165,29 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     (c) => c.rejectedTotal,
   );
 
+  // prom-client hashes the label values on every call; a labelled child per label set hashes them once.
+  // The sets are small (backends × commands, route patterns × methods × statuses).
+  const queryChildren = new Map<string, { observe(v: number): void }>();
+  const rowChildren = new Map<string, { inc(v: number): void }>();
   const metrics: GatewayMetrics = {
     registry,
     observeQuery(backend, command, seconds) {
-      queryDuration.observe({ backend, command: commandLabel(command) }, seconds);
+      const key = `${backend}\0${command}`;
+      let child = queryChildren.get(key);
+      if (!child) {
+        child = queryDuration.labels({ backend, command: commandLabel(command) });
+        queryChildren.set(key, child);
+      }
+      child.observe(seconds);
     },
     rows(backend, n) {
-      if (n > 0) resultRows.inc({ backend }, n);
+      if (n <= 0) return;
+      let child = rowChildren.get(backend);
+      if (!child) {
+        child = resultRows.labels({ backend });
+        rowChildren.set(backend, child);
+      }
+      child.inc(n);
     },
     observeResult(backend, result) {
       this.observeQuery(backend, result.command, result.durationMs / 1000);
@@ -183,23 +199,39 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   };
   app.decorate('metrics', metrics);
 
-  // The route pattern (`/v1/sessions/:id`), never the raw URL: ids must not become label values.
-  const routeOf = (request: { routeOptions: { url?: string } }) => request.routeOptions.url ?? 'unmatched';
+  interface RouteChildren {
+    requests: { inc(): void };
+    duration: { observe(v: number): void };
+    bytes: { inc(v: number): void };
+  }
+  const routeChildren = new Map<string, RouteChildren>();
+  const childrenFor = (route: string, method: string, status: number): RouteChildren => {
+    const key = `${route} ${method} ${status}`;
+    let c = routeChildren.get(key);
+    if (!c) {
+      const labels = { route, method, status: String(status) };
+      c = {
+        requests: httpRequests.labels(labels),
+        duration: httpDuration.labels(labels),
+        bytes: responseBytes.labels({ route }),
+      };
+      routeChildren.set(key, c);
+    }
+    return c;
+  };
 
-  app.addHook('onSend', async (request, _reply, payload) => {
-    const n =
-      typeof payload === 'string'
-        ? Buffer.byteLength(payload)
-        : Buffer.isBuffer(payload)
-          ? payload.length
-          : 0;
-    if (n > 0) responseBytes.inc({ route: routeOf(request) }, n);
-    return payload;
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const labels = { route: routeOf(request), method: request.method, status: String(reply.statusCode) };
-    httpRequests.inc(labels);
-    httpDuration.observe(labels, reply.elapsedTime / 1000);
+  // One callback-style hook per response (no promise per request). The route pattern (`/v1/sessions/:id`),
+  // never the raw URL: ids must not become label values. Body bytes come from the Content-Length Fastify
+  // set for string and Buffer payloads (streams have none and are not counted), instead of measuring the
+  // payload again.
+  app.addHook('onResponse', (request, reply, done) => {
+    const c = childrenFor(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
+    c.requests.inc();
+    c.duration.observe(reply.elapsedTime / 1000);
+    const length = reply.getHeader('content-length');
+    const n = typeof length === 'number' ? length : typeof length === 'string' ? Number(length) : 0;
+    if (n > 0) c.bytes.inc(n);
+    done();
   });
 }
 

@@ -10,6 +10,18 @@ function perMinute(request: FastifyRequest, fallback: number): number {
 }
 
 /**
+ * Whether any principal can have a rate limit: the global one, an API key's own, or a JWT's claims (which
+ * may carry `ratePerMinute`, so any JWT configuration counts).
+ */
+export function anyRateLimit(config: Config): boolean {
+  return (
+    config.limits.ratePerMinute > 0 ||
+    config.auth?.jwt !== undefined ||
+    (config.auth?.apiKeys ?? []).some((k) => (k.ratePerMinute ?? 0) > 0)
+  );
+}
+
+/**
  * Per-principal rate limit (@fastify/rate-limit, in memory, one-minute window keyed by `principal.id`, so a
  * key shared by many clients shares one budget). The limit is the principal's `ratePerMinute`, else
  * `limits.ratePerMinute`; 0 turns it off. Over the limit: 429 RATE_LIMITED with Retry-After. Runs after the
@@ -18,6 +30,7 @@ function perMinute(request: FastifyRequest, fallback: number): number {
  */
 async function rateLimitPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
   const fallback = opts.config.limits.ratePerMinute;
+  if (!anyRateLimit(opts.config)) return; // nothing to count: no hook on every request
   await app.register(rateLimit, {
     global: true,
     hook: 'onRequest',

@@ -31,19 +31,23 @@ async function securityHeadersPlugin(app: FastifyInstance, opts: { config: Confi
     });
   }
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  const resourcePolicy = corsConfig ? 'cross-origin' : 'same-origin';
+  // Callback style: one hook call per response without a promise. Also echoes the request id, so every
+  // response (errors included) carries it.
+  app.addHook('onSend', (request, reply, payload, done) => {
     // Error bodies carry database messages; a driver that quotes its DSN must not hand out the password.
-    if (reply.statusCode >= 400 && typeof payload === 'string') payload = stripCredentials(payload);
+    const body = reply.statusCode >= 400 && typeof payload === 'string' ? stripCredentials(payload) : payload;
+    reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('application/json') || type.startsWith('text/plain')) {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && (type.startsWith('application/json') || type.startsWith('text/plain'))) {
       reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-      reply.header('cross-origin-resource-policy', corsConfig ? 'cross-origin' : 'same-origin');
+      reply.header('cross-origin-resource-policy', resourcePolicy);
     }
-    return payload;
+    done(null, body);
   });
 }
 

@@ -61,6 +61,9 @@ describe('HTTP error handling', () => {
     const res = await t.get('/v1/nope');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
+    // The not-found handler's replies get the request id and security headers like every other reply.
+    expect(res.headers['x-request-id']).toBe(res.body.error.requestId);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('bad tagged values never echo the value, and request ids are propagated', async () => {

@@ -45,6 +45,7 @@ describe('/metrics', () => {
   let other: TestApp;
   let samples: Sample[];
   let hasSessions = false;
+  let backendsBytes = 0;
 
   beforeAll(async () => {
     t = await makeTestApp({ backends: { main: { driver: 'sqlite', database: tempSqliteFile() } } });
@@ -57,7 +58,9 @@ describe('/metrics', () => {
     expect(sel.body.rowCount).toBe(3);
     expect((await exec('SELEC 1')).status).toBe(400);
     expect((await exec('SELECT * FROM no_such_table')).status).toBe(400);
-    expect((await t.get('/v1/backends')).status).toBe(200);
+    const backendsRes = await t.get('/v1/backends');
+    expect(backendsRes.status).toBe(200);
+    backendsBytes = Buffer.byteLength(JSON.stringify(backendsRes.body));
     expect((await t.get('/no/such/route')).status).toBe(404);
     const batch = await t.post('/v1/batch', {
       statements: [
@@ -97,6 +100,8 @@ describe('/metrics', () => {
       value(samples, 'sqlgate_http_request_duration_seconds_count', { route, method: 'POST', status: '200' }),
     ).toBe(3);
     expect(value(samples, 'sqlgate_http_response_bytes_total', { route })).toBeGreaterThan(0);
+    // Exactly the body bytes sent (one GET /v1/backends, a compact JSON document).
+    expect(value(samples, 'sqlgate_http_response_bytes_total', { route: '/v1/backends' })).toBe(backendsBytes);
   });
 
   it('records query latency by backend and command, and result rows', () => {
