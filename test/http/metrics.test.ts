@@ -101,7 +101,9 @@ describe('/metrics', () => {
     ).toBe(3);
     expect(value(samples, 'sqlgate_http_response_bytes_total', { route })).toBeGreaterThan(0);
     // Exactly the body bytes sent (one GET /v1/backends, a compact JSON document).
-    expect(value(samples, 'sqlgate_http_response_bytes_total', { route: '/v1/backends' })).toBe(backendsBytes);
+    expect(value(samples, 'sqlgate_http_response_bytes_total', { route: '/v1/backends' })).toBe(
+      backendsBytes,
+    );
   });
 
   it('records query latency by backend and command, and result rows', () => {
