@@ -10,6 +10,7 @@ import {
 import type { Config } from '../config.js';
 import type { Principal } from './principal.js';
 import { principalLimits } from './scopes.js';
+import { TokenRejected } from './token-rejected.js';
 
 type JwtConfig = NonNullable<NonNullable<Config['auth']>['jwt']>;
 
@@ -22,13 +23,7 @@ const EC_BY_CURVE: Record<string, string> = {
   secp521r1: 'ES512',
 };
 
-/** Why a token was refused; logged (never sent: the client always gets one generic message). */
-export class TokenRejected extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'TokenRejected';
-  }
-}
+export { TokenRejected };
 
 /** The algorithms a public key can verify; a token naming any other is refused before any crypto. */
 function algorithmsForKey(key: KeyObject): string[] {
