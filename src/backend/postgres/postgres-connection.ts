@@ -9,6 +9,7 @@ import { type CancelTarget, sendCancel } from './postgres-cancel.js';
 import { isServerError, mapPgError } from './postgres-errors.js';
 import { buildResult, unresolvedOids } from './postgres-result.js';
 import { PgStatement, type PgWire, type StatementFailure, type StatementPlan } from './postgres-statement.js';
+import type { CachedStatement, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import type { PgType } from './postgres-types.js';
 import { toPgParam } from './postgres-values.js';
 
@@ -18,6 +19,8 @@ export interface ClientState {
   lost: boolean;
   /** The `statement_timeout` this session has now, when the gateway set it and nothing can have changed it. */
   timeoutMs: number | undefined;
+  /** The named prepared statements this session has (see postgres-statement-cache.ts). */
+  statements: StatementCache;
 }
 
 /** What a connection needs from its backend. */
@@ -28,6 +31,8 @@ export interface PgContext {
   /** Looks up OIDs outside the built-in table in pg_type (on this client) and caches them. */
   resolveTypes(client: pg.PoolClient, oids: number[]): Promise<void>;
   state(client: pg.PoolClient): ClientState;
+  /** Which statements are worth preparing, and the schema generation DDL bumps. */
+  readonly usage: StatementUsage;
 }
 
 /** How long after the timeout the gateway's own cancel follows the server's statement_timeout. */
@@ -68,6 +73,22 @@ const TX_CONTROL = new Set(['BEGIN', 'START', 'SAVEPOINT', 'RELEASE', 'COMMIT', 
 const COPY_FROM_STDIN = /\bFROM\s+STDIN\b/i;
 /** Functions that change session state from inside a SELECT. */
 const STATEFUL_CALL = /set_config|advisory_lock|advisory_xact_lock|pg_advisory|dblink_connect/i;
+/** Commands after which cached statements may see a different schema (or a different search_path object). */
+const DDL = new Set(['CREATE', 'ALTER', 'DROP']);
+/** Commands that can drop the session's prepared statements. */
+const DROPS_PREPARED = new Set(['DISCARD', 'DEALLOCATE']);
+
+/**
+ * The server refused a cached prepared statement: its result columns would change (DDL since it was
+ * prepared: 0A000 from RevalidateCachedQuery), or it no longer exists (26000).
+ */
+function isStaleStatement(err: unknown): boolean {
+  const cause = err instanceof SqlgateError ? err.cause : err;
+  if (!isServerError(cause)) return false;
+  if (cause.code === '26000') return true;
+  const routine = (cause as { routine?: string }).routine;
+  return cause.code === '0A000' && (routine === undefined || routine === 'RevalidateCachedQuery');
+}
 
 /**
  * One pg client checked out of the pool: pinned to a session or batch (`release` resets it), or borrowed
@@ -85,6 +106,8 @@ export class PgConnection implements Connection {
   private dirty = false;
   /** The remembered statement_timeout was SET inside the transaction that is open now. */
   private timeoutSetInTx = false;
+  /** DDL ran inside the open transaction: ending it (or rolling back to a savepoint) changes the schema. */
+  private ddlInTx = false;
   /**
    * Whether the last call failed before anything was sent (the client was already known dead), so an
    * autocommit caller may send the statement again on another connection. Once the statement is on the
@@ -163,23 +186,75 @@ export class PgConnection implements Connection {
     const started = performance.now();
     await this.applyTimeout(opts.timeoutMs);
     this.noteCommand(sql, '');
-    const plan: StatementPlan = {
-      sql,
-      paramSets: values,
-      maxRows: opts.maxRows,
-      maxBytes: opts.maxResponseBytes,
-      int64: opts.int64,
-      typeOf: (oid) => this.ctx.typeOf(oid),
-    };
-    const raw = await this.submit(new PgStatement(plan), opts, many);
+    const cache = this.state.statements;
+    const generation = this.ctx.usage.generation;
+    const worth = this.ctx.usage.note(sql);
+    const cached = worth ? cache.get(sql, generation) : undefined;
+    const preparing = worth && cached === undefined ? cache.nextName() : '';
+    const autocommit = this.client.getTransactionStatus() === 'I';
+    let stmt: PgStatement;
+    try {
+      stmt = await this.run1(sql, values, opts, many, cached, preparing);
+    } catch (err) {
+      if (preparing) cache.forget(preparing);
+      if (!cached || !isStaleStatement(err)) throw err;
+      cache.evict(sql);
+      // Inside a transaction the error has aborted it: the client must see it. In autocommit nothing ran
+      // (an implicit transaction covers every set), so the statement is sent once more, parsed afresh.
+      if (!autocommit || this.client.getTransactionStatus() !== 'I') {
+        throw err instanceof SqlgateError
+          ? err.with({
+              hint:
+                'a table this statement uses was altered since the gateway prepared it on this connection; ' +
+                'roll back and retry the transaction (the statement is prepared afresh)',
+            })
+          : err;
+      }
+      stmt = await this.run1(sql, values, opts, many, undefined, '');
+    }
+    if (preparing) cache.add(sql, { name: preparing, fields: stmt.statementFields, generation });
+    const raw = stmt.results;
     const unknown = unresolvedOids(raw);
     if (unknown.length > 0) await this.ctx.resolveTypes(this.client, unknown);
     const elapsed = performance.now() - started;
     const results = raw.map((r) => buildResult(r, opts, (oid) => this.ctx.typeOf(oid), elapsed / raw.length));
     for (const r of results) this.noteCommand(sql, r.command);
     // A transaction the client ended with SQL went through noteCommand, which forgot the timeout already.
-    if (this.client.getTransactionStatus() === 'I') this.timeoutSetInTx = false;
+    if (this.client.getTransactionStatus() === 'I') {
+      this.timeoutSetInTx = false;
+      this.ddlInTx = false;
+    }
     return results;
+  }
+
+  /**
+   * One round trip: the statement named `cached.name` (prepared already), or parsed as `preparing` ('' for
+   * the unnamed statement).
+   */
+  private async run1(
+    sql: string,
+    values: Array<Array<string | Buffer | null>>,
+    opts: ExecOptions,
+    many: boolean,
+    cached: CachedStatement | undefined,
+    preparing: string,
+  ): Promise<PgStatement> {
+    const noCoercion = !opts.columnTypes || Object.keys(opts.columnTypes).length === 0;
+    const plan: StatementPlan = {
+      sql,
+      paramSets: values,
+      name: cached ? cached.name : preparing,
+      prepared: cached?.fields,
+      close: this.state.statements.takeClosing(),
+      jsonRows: noCoercion ? opts.rowMode : undefined,
+      maxRows: opts.maxRows,
+      maxBytes: opts.maxResponseBytes,
+      int64: opts.int64,
+      typeOf: (oid) => this.ctx.typeOf(oid),
+    };
+    const stmt = new PgStatement(plan);
+    await this.submit(stmt, opts, many);
+    return stmt;
   }
 
   /** Remembers what a command may have changed (see STATELESS). `command` '' = before the statement ran. */
@@ -187,6 +262,16 @@ export class PgConnection implements Connection {
     if (command === '' ? STATEFUL_CALL.test(sql) : !STATELESS.has(command)) {
       this.dirty = true;
       this.state.timeoutMs = undefined;
+    }
+    if (command === '') return;
+    if (DDL.has(command)) {
+      this.ctx.usage.generation++;
+      if (this.client.getTransactionStatus() !== 'I') this.ddlInTx = true;
+    } else if (this.ddlInTx && TX_CONTROL.has(command)) {
+      // COMMIT, ROLLBACK (TO SAVEPOINT) ... may undo DDL that statements were prepared against.
+      this.ctx.usage.generation++;
+    } else if (DROPS_PREPARED.has(command)) {
+      this.state.statements.clear(true);
     }
   }
 
@@ -327,7 +412,12 @@ export class PgConnection implements Connection {
     try {
       await this.simple(sql);
     } finally {
-      if (this.client.getTransactionStatus() === 'I') this.timeoutSetInTx = false;
+      // Ending the transaction, or rolling back to a savepoint, may undo DDL statements were prepared against.
+      if (this.ddlInTx) this.ctx.usage.generation++;
+      if (this.client.getTransactionStatus() === 'I') {
+        this.timeoutSetInTx = false;
+        this.ddlInTx = false;
+      }
     }
   }
 
@@ -339,8 +429,11 @@ export class PgConnection implements Connection {
   async reset(): Promise<void> {
     if (this.isLost) throw this.unavailable('the connection to PostgreSQL was lost');
     if (this.client.getTransactionStatus() !== 'I') await this.simple('ROLLBACK', RESET_TIMEOUT_MS);
+    if (this.ddlInTx) this.ctx.usage.generation++;
+    this.ddlInTx = false;
     // Settings, temp tables, prepared statements, cursors, advisory locks, LISTEN: all gone.
     await this.simple('DISCARD ALL', RESET_TIMEOUT_MS);
+    this.state.statements.clear(false);
     this.state.timeoutMs = undefined;
     this.timeoutSetInTx = false;
     this.dirty = false;

@@ -1,3 +1,4 @@
+import { fromWire, MIN_WIRE_ROWS } from '../rows-json.js';
 import type { Column, ExecOptions, GenericType, JsonValue, QueryResult } from '../types.js';
 import { coerceValue, encodeInt64 } from '../value-mapper.js';
 import type { RawResult } from './postgres-statement.js';
@@ -22,9 +23,9 @@ export function unresolvedOids(results: RawResult[]): number[] {
  * `lastInsertId` of an `INSERT ... RETURNING`: the first column of the first returned row, BIGINT-encoded
  * when it is an integer, else its text. PostgreSQL has no other notion of it, so anything else gives null.
  */
-function lastInsertId(r: RawResult, types: PgType[], rows: JsonValue[][], opts: ExecOptions) {
-  if (r.command !== 'INSERT' || rows.length === 0 || types.length === 0) return null;
-  const v = rows[0]?.[0] ?? null;
+function lastInsertId(r: RawResult, types: PgType[], opts: ExecOptions) {
+  if (r.command !== 'INSERT' || r.rowCount === 0 || types.length === 0) return null;
+  const v = r.json !== undefined ? r.first : (r.rows[0]?.[0] ?? null);
   const t = types[0] as PgType;
   if (v === null) return null;
   if (t.generic !== 'ARRAY' && (t.kind === 'int' || t.kind === 'int64'))
@@ -39,6 +40,7 @@ export function buildResult(
   typeOf: (oid: number) => PgType | undefined,
   durationMs: number,
 ): QueryResult {
+  if (r.json !== undefined) return textResult(r, opts, durationMs);
   const rows = r.rows;
   const types: PgType[] = r.fields.map((f, i) => {
     const known = r.types[i];
@@ -98,8 +100,41 @@ export function buildResult(
     rows: outRows,
     rowCount: rows.length,
     affectedRows: WRITES.has(r.command) ? (r.tagCount ?? 0) : 0,
-    lastInsertId: lastInsertId(r, types, rows, opts),
+    lastInsertId: lastInsertId(r, types, opts),
     command: r.command,
     durationMs,
   };
+}
+
+/** Columns of a result whose types were all known when its rows came (no coercion asked for). */
+function plainColumns(r: RawResult): Column[] {
+  return r.fields.map((f, i) => {
+    const t = r.types[i] as PgType;
+    return { name: f.name, type: t.generic, dbType: t.name || `oid:${f.dataTypeID}`, nullable: null };
+  });
+}
+
+/**
+ * A result whose rows arrived as JSON text: a large one keeps the text for the response to splice in
+ * (rows-json.ts; read as values, it is parsed on first access), a small one is parsed at once, since a plain
+ * result is cheaper to handle than one with a lazy `rows`.
+ */
+function textResult(r: RawResult, opts: ExecOptions, durationMs: number): QueryResult {
+  const types = r.types as PgType[];
+  const result: QueryResult = {
+    columns: plainColumns(r),
+    rows: [],
+    rowCount: r.rowCount,
+    affectedRows: WRITES.has(r.command) ? (r.tagCount ?? 0) : 0,
+    lastInsertId: lastInsertId(r, types, opts),
+    command: r.command,
+    durationMs,
+  };
+  if (r.rowCount === 0) return result;
+  const json = `[${(r.json as string[]).join(',')}]`;
+  if (r.rowCount < MIN_WIRE_ROWS) {
+    result.rows = JSON.parse(json) as QueryResult['rows'];
+    return result;
+  }
+  return fromWire({ ...result, rowsJson: json });
 }

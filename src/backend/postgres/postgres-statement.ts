@@ -1,19 +1,27 @@
 import { SqlgateError } from '../../errors.js';
 import { approxJsonSize } from '../result-limits.js';
-import type { Int64Mode, JsonValue } from '../types.js';
+import type { Int64Mode, JsonValue, RowMode } from '../types.js';
 import { isServerError } from './postgres-errors.js';
+import type { FieldDescription } from './postgres-statement-cache.js';
 import type { PgType } from './postgres-types.js';
-import { type Decoder, decoderFor } from './postgres-values.js';
+import { type Decoder, decoderFor, type JsonEncoder, jsonEncoderFor } from './postgres-values.js';
+import { WireWriter } from './postgres-wire.js';
 
 /**
  * One round trip on the wire, written as a pg "Submittable" so the gateway controls the protocol itself:
  *
- * - extended protocol: Parse (unnamed) once, then Bind/Describe/Execute for every parameter set, then one
- *   Sync. Several sets are thus pipelined in one write, and the server stops at the first error (the rest
- *   is skipped up to the Sync), which gives the failing set's index for free;
+ * - extended protocol: Close for evicted prepared statements, Parse + Describe (statement) once unless the
+ *   named statement is prepared already, then Bind/Execute for every parameter set, then one Sync. Several
+ *   sets are thus pipelined in one write, and the server stops at the first error (the rest is skipped up to
+ *   the Sync), which gives the failing set's index for free. A prepared statement's result columns cannot
+ *   change (the server refuses to run it instead), so one RowDescription serves every set and every later
+ *   run of a named statement;
  * - Execute carries a row limit of maxRows + 1, so an oversized result is stopped by the server
  *   (PortalSuspended), not drained;
- * - rows arrive as the server's text and are decoded here straight into JSON values (no pg type parsers);
+ * - rows arrive as the server's text and are decoded here, with no pg type parsers, either straight into
+ *   the rows' JSON text (`json`: no per-row objects; the response splices the text in) or, when the result
+ *   must be worked on afterwards (columnTypes coercion, types still unknown, duplicate column names), into
+ *   JSON values;
  * - simple protocol for transaction control (`run`), whose rows are ignored.
  *
  * pg hands an ErrorResponse to the query before the ReadyForQuery that follows it; the promise settles only
@@ -23,26 +31,12 @@ import { type Decoder, decoderFor } from './postgres-values.js';
 
 /** The parts of pg's Connection this file writes to (hand-written: @types/pg does not describe them). */
 export interface PgWire {
-  parse(msg: { text: string; name?: string; types?: number[] }): void;
-  bind(msg: {
-    portal?: string;
-    statement?: string;
-    values: Array<string | Buffer | null>;
-    binary?: boolean;
-  }): void;
-  describe(msg: { type: 'P' | 'S'; name?: string }): void;
-  execute(msg: { portal?: string; rows?: number }): void;
   sync(): void;
   query(text: string): void;
   sendCopyFail(message: string): void;
-  stream: { cork?: () => void; uncork?: () => void; destroy?: () => void };
+  stream: { writable?: boolean; write(data: Buffer): boolean; destroy?: () => void };
   once(event: string, listener: (...args: unknown[]) => void): unknown;
   removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
-}
-
-interface FieldDescription {
-  name: string;
-  dataTypeID: number;
 }
 
 /** The outcome of one parameter set (or the one simple query). */
@@ -50,7 +44,13 @@ export interface RawResult {
   fields: FieldDescription[];
   /** Type of each column; UNKNOWN when the OID was not known yet (the values are then raw text). */
   types: Array<PgType | undefined>;
+  /** Decoded rows, unless they went into `json`. */
   rows: JsonValue[][];
+  /** The rows as JSON text, one string each; `rows` is then empty. */
+  json: string[] | undefined;
+  rowCount: number;
+  /** The first column of the first row, decoded (for lastInsertId), when the rows went into `json`. */
+  first: JsonValue;
   /** First word of the command tag: SELECT, INSERT, CREATE, ... ('' for an empty query). */
   command: string;
   /** The row count in the command tag, when it has one. */
@@ -61,6 +61,14 @@ export interface StatementPlan {
   sql: string;
   /** Extended protocol: one entry per set. Undefined: simple protocol, rows ignored. */
   paramSets?: Array<Array<string | Buffer | null>>;
+  /** The server-side statement name; '' for the unnamed statement. */
+  name?: string;
+  /** The named statement is prepared already and these are its columns: no Parse, no Describe. */
+  prepared?: FieldDescription[];
+  /** Prepared statements to Close before anything else. */
+  close?: string[];
+  /** Rows may be delivered as JSON text in this shape (undefined: always as values). */
+  jsonRows?: RowMode;
   /** Rows allowed per set; 0 = unlimited. */
   maxRows: number;
   /** Encoded bytes allowed over all sets; 0 = unlimited. */
@@ -83,6 +91,15 @@ const TAG_COUNT_RE = / (\d+)$/;
 
 const identity: Decoder = (t) => t;
 
+/** `{"a":` `,"b":` ... (object rows) or `[` `,` ... (array rows): what precedes each value in a row's text. */
+function rowPrefixes(fields: FieldDescription[], mode: RowMode): string[] | undefined {
+  if (mode === 'array') return fields.map((_, i) => (i === 0 ? '[' : ','));
+  const names = new Set(fields.map((f) => f.name));
+  // Duplicate names: the last value wins in an object, which the text form cannot say; values it is.
+  if (names.size !== fields.length) return undefined;
+  return fields.map((f, i) => (i === 0 ? '{' : ',') + JSON.stringify(f.name) + ':');
+}
+
 export class PgStatement {
   readonly results: RawResult[] = [];
   /** Settles after the ReadyForQuery that ends the round trip (or when the connection is lost). */
@@ -90,7 +107,14 @@ export class PgStatement {
   private resolve!: (r: RawResult[]) => void;
   private reject!: (f: StatementFailure) => void;
   private current: RawResult | null = null;
+  /** The statement's columns (from its Describe, or remembered for a prepared statement). */
+  private fields: FieldDescription[] = [];
+  private types: Array<PgType | undefined> = [];
   private decoders: Decoder[] = [];
+  /** Set when rows become JSON text: the encoders and the text before each value. */
+  private encoders: JsonEncoder[] | undefined;
+  private prefixes: string[] = [];
+  private rowEnd = '';
   private failure: StatementFailure | null = null;
   private bytes = 0;
   private settled = false;
@@ -102,6 +126,12 @@ export class PgStatement {
     });
     // The owner awaits `done`; never let a rejection here count as unhandled before it does.
     this.done.catch(() => {});
+    if (plan.prepared) this.describe(plan.prepared);
+  }
+
+  /** The statement's result columns as the server described them ([] when it has none). */
+  get statementFields(): FieldDescription[] {
+    return this.fields;
   }
 
   /** Called by pg when the connection is free; writes every message of the round trip in one go. */
@@ -113,49 +143,79 @@ export class PgStatement {
     }
     // maxRows + 1: exactly maxRows rows must not look like "more than maxRows".
     const limit = maxRows > 0 && maxRows < 0x7fffffff ? maxRows + 1 : 0;
-    connection.stream.cork?.();
-    try {
-      connection.parse({ text: sql, name: '', types: [] });
-      for (const values of paramSets) {
-        connection.bind({ portal: '', statement: '', values, binary: false });
-        connection.describe({ type: 'P', name: '' });
-        connection.execute({ portal: '', rows: limit });
-      }
-      connection.sync();
-    } finally {
-      connection.stream.uncork?.();
+    const name = this.plan.name ?? '';
+    const w = new WireWriter(Math.min(1 << 20, 64 + sql.length * 3 + paramSets.length * 64));
+    for (const old of this.plan.close ?? []) w.closeStatement(old);
+    if (!this.plan.prepared) {
+      w.parse(name, sql);
+      w.describeStatement(name);
     }
+    for (const values of paramSets) {
+      w.bind(name, values);
+      w.execute(limit);
+    }
+    w.sync();
+    // What pg's own sends do: a socket that is no longer writable fails the query through its error events.
+    if (connection.stream.writable) connection.stream.write(w.finish());
     return null;
   }
 
-  private begin(fields: FieldDescription[]): RawResult {
+  /** The statement's columns are known: decoders for them, and whether rows can become JSON text. */
+  private describe(fields: FieldDescription[]): void {
+    this.fields = fields;
+    const { int64, jsonRows } = this.plan;
     const types = fields.map((f) => this.plan.typeOf(f.dataTypeID));
-    this.decoders = types.map((t) => (t ? decoderFor(t, this.plan.int64) : identity));
-    const r: RawResult = { fields, types, rows: [], command: '', tagCount: null };
+    this.types = types;
+    this.decoders = types.map((t) => (t ? decoderFor(t, int64) : identity));
+    const prefixes = jsonRows && types.every((t) => t) ? rowPrefixes(fields, jsonRows) : undefined;
+    this.encoders = prefixes && types.map((t) => jsonEncoderFor(t as PgType, int64));
+    this.prefixes = prefixes ?? [];
+    this.rowEnd = jsonRows === 'array' ? ']' : '}';
+  }
+
+  /** A new result for the next set, with the statement's columns. */
+  private begin(): RawResult {
+    const json = this.encoders ? [] : undefined;
+    const r: RawResult = {
+      fields: this.fields,
+      types: this.types,
+      rows: [],
+      json,
+      rowCount: 0,
+      first: null,
+      command: '',
+      tagCount: null,
+    };
     this.current = r;
     return r;
   }
 
   private finish(command: string, tagCount: number | null): void {
-    const r = this.current ?? { fields: [], types: [], rows: [], command: '', tagCount: null };
+    const r = this.current ?? this.begin();
     r.command = command;
     r.tagCount = tagCount;
     this.results.push(r);
     this.current = null;
   }
 
+  /** The statement Describe's answer (the simple protocol's RowDescriptions are not needed). */
   handleRowDescription(msg: { fields: FieldDescription[] }): void {
-    this.begin(msg.fields);
+    if (this.plan.paramSets) this.describe(msg.fields);
   }
 
   handleDataRow(msg: { fields: Array<string | null> }): void {
-    const r = this.current;
-    if (!r || this.failure || !this.plan.paramSets) return;
-    if (this.plan.maxRows > 0 && r.rows.length >= this.plan.maxRows) {
+    if (this.failure || !this.plan.paramSets) return;
+    const r = this.current ?? this.begin();
+    if (this.plan.maxRows > 0 && r.rowCount >= this.plan.maxRows) {
       this.fail({ kind: 'tooLarge', what: 'maxRows', index: this.results.length });
       return;
     }
     const fields = msg.fields;
+    const encoders = this.encoders;
+    if (encoders) {
+      this.textRow(r, fields, encoders);
+      return;
+    }
     const row: JsonValue[] = new Array(fields.length);
     try {
       for (let i = 0; i < fields.length; i++) {
@@ -173,6 +233,36 @@ export class PgStatement {
       return;
     }
     r.rows.push(row);
+    r.rowCount++;
+  }
+
+  /** One row straight into the result's JSON text. */
+  private textRow(r: RawResult, fields: Array<string | null>, encoders: JsonEncoder[]): void {
+    const prefixes = this.prefixes;
+    let s = '';
+    try {
+      if (r.rowCount === 0 && fields.length > 0) {
+        const t = fields[0];
+        r.first = t === null || t === undefined ? null : (this.decoders[0] as Decoder)(t);
+      }
+      for (let i = 0; i < fields.length; i++) {
+        const text = fields[i];
+        s +=
+          prefixes[i] + (text === null || text === undefined ? 'null' : (encoders[i] as JsonEncoder)(text));
+      }
+    } catch (error) {
+      this.fail({ kind: 'decode', error, index: this.results.length });
+      return;
+    }
+    if (fields.length === 0) s += this.rowEnd === ']' ? '[' : '{';
+    s += this.rowEnd;
+    this.bytes += s.length + 1;
+    if (this.plan.maxBytes > 0 && this.bytes > this.plan.maxBytes) {
+      this.fail({ kind: 'tooLarge', what: 'maxResponseBytes', index: this.results.length });
+      return;
+    }
+    (r.json as string[]).push(s);
+    r.rowCount++;
   }
 
   handleCommandComplete(msg: { text: string }): void {
@@ -259,8 +349,14 @@ export class PgStatement {
   private fail(f: StatementFailure): void {
     if (!this.failure) this.failure = f;
     // Free what was collected; nothing of it will be returned.
-    if (this.current) this.current.rows = [];
-    for (const r of this.results) r.rows = [];
+    if (this.current) {
+      this.current.rows = [];
+      if (this.current.json) this.current.json = [];
+    }
+    for (const r of this.results) {
+      r.rows = [];
+      if (r.json) r.json = [];
+    }
   }
 
   private settle(): void {

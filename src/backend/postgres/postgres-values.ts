@@ -1,5 +1,5 @@
 import { SqlgateError } from '../../errors.js';
-import type { Int64Mode, JsonValue, ParamValue } from '../types.js';
+import type { GenericType, Int64Mode, JsonValue, ParamValue } from '../types.js';
 import { encodeInt64 } from '../value-mapper.js';
 import type { PgType, ValueKind } from './postgres-types.js';
 
@@ -25,8 +25,23 @@ function normalizeOffset(text: string): string {
   return text.slice(0, text.length - whole.length) + `${sign}${hh}:${mm}${ss ? `:${ss}` : ''}`;
 }
 
+/** `0`-`9` */
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
 /** `2024-02-29 23:59:59.123456+00` -> `2024-02-29T23:59:59.123456+00:00`; ` BC` suffix and infinity kept. */
 export function normalizeTimestamp(text: string, withZone: boolean): string {
+  // The common shapes without a regex: `YYYY-MM-DD HH:MM:SS[.f]` and, with a zone, a `±HH` offset.
+  const n = text.length;
+  if (n >= 19 && text.charCodeAt(10) === 32 && text.charCodeAt(4) === 45 && text.charCodeAt(13) === 58) {
+    if (!withZone) {
+      if (isDigit(text.charCodeAt(n - 1))) return `${text.slice(0, 10)}T${text.slice(11)}`;
+    } else {
+      const sign = text.charCodeAt(n - 3);
+      if ((sign === 43 || sign === 45) && isDigit(text.charCodeAt(n - 4)) && n >= 22) {
+        return `${text.slice(0, 10)}T${text.slice(11)}:00`;
+      }
+    }
+  }
   const m = TIMESTAMP_RE.exec(text);
   if (!m) return text; // infinity, -infinity, or a non-ISO DateStyle someone SET
   const [, date, time, rest = ''] = m;
@@ -44,8 +59,11 @@ const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 
 /** bytea output (`\x` hex, or the legacy escape format) -> base64. */
 export function decodeBytea(text: string): string {
-  if (text.startsWith('\\x') && HEX_DIGITS.test(text.slice(2))) {
-    return Buffer.from(text.slice(2), 'hex').toString('base64');
+  if (text.charCodeAt(0) === 92 && text.charCodeAt(1) === 120) {
+    // Buffer.from stops at the first non-hex pair: a full-length decode proves the text was all hex.
+    const bytes = Buffer.from(text.slice(2), 'hex');
+    if (bytes.length * 2 === text.length - 2) return bytes.toString('base64');
+    if (HEX_DIGITS.test(text.slice(2))) return bytes.toString('base64');
   }
   // bytea_output = escape: printable bytes as-is, `\\` for a backslash, `\ooo` octal for the rest.
   const bytes: number[] = [];
@@ -128,6 +146,62 @@ export function decoderFor(type: PgType, int64: Int64Mode): Decoder {
   if (type.generic !== 'ARRAY') return element;
   const delim = type.delim ?? ',';
   return (text) => parseArray(text, delim, element);
+}
+
+/** A value's text -> its JSON text (the same JSON the Decoder's value would serialize to). */
+export type JsonEncoder = (text: string) => string;
+
+/** Characters JSON.stringify would escape in a string (the server's text has no lone surrogates). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
+const NEEDS_ESCAPE_RE = /["\\\u0000-\u001f]/;
+
+/** A string as JSON text; the common case (nothing to escape) without a call into JSON.stringify. */
+export function quoteJson(text: string): string {
+  return NEEDS_ESCAPE_RE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+/** Text that never holds a character JSON escapes (numbers, dates, UUIDs), quoted. */
+const quotePlain: JsonEncoder = (t) => `"${t}"`;
+
+/** The JSON-text encoder for one scalar kind. */
+function scalarEncoder(kind: ValueKind, generic: GenericType, int64: Int64Mode): JsonEncoder {
+  switch (kind) {
+    case 'bool':
+      return (t) => (t === 't' ? 'true' : 'false');
+    case 'int':
+      // int2/int4 output is a plain decimal integer, already JSON; Number() keeps it identical otherwise.
+      return (t) => String(Number(t));
+    case 'int64':
+      return int64 === 'string' ? quotePlain : (t) => String(encodeInt64(t, int64));
+    case 'decimal':
+    case 'date':
+    case 'time':
+      // Digits, signs, `.`, `:`, letters (NaN, infinity, BC, a non-ISO DateStyle): nothing to escape.
+      return quotePlain;
+    case 'text':
+      return generic === 'UUID' ? quotePlain : quoteJson;
+    case 'float':
+      return (t) => (t === 'NaN' || t === 'Infinity' || t === '-Infinity' ? `"${t}"` : String(Number(t)));
+    case 'bytea':
+      return (t) => `"${decodeBytea(t)}"`;
+    case 'timetz':
+      return (t) => quoteJson(normalizeTimetz(t));
+    case 'timestamp':
+      return (t) => quoteJson(normalizeTimestamp(t, false));
+    case 'timestamptz':
+      return (t) => quoteJson(normalizeTimestamp(t, true));
+    case 'json':
+      // The server's json/jsonb text is JSON already: spliced in as it is, unless a number in it would be
+      // rounded by a JSON reader, which decodeJson refuses.
+      return (t) => (RISKY_NUMBER_RE.test(t) ? JSON.stringify(decodeJson(t)) : t);
+  }
+}
+
+/** The JSON-text encoder for a column of the given type (arrays through their decoded value). */
+export function jsonEncoderFor(type: PgType, int64: Int64Mode): JsonEncoder {
+  if (type.generic !== 'ARRAY') return scalarEncoder(type.kind, type.generic, int64);
+  const decode = decoderFor(type, int64);
+  return (t) => JSON.stringify(decode(t));
 }
 
 /**
