@@ -184,4 +184,20 @@ describe('mysql binary row decoding', () => {
     const fits = await run(`SELECT j FROM ${table} ORDER BY id`, { maxResponseBytes: 1 << 20 });
     expect(fits.rows).toEqual([[{ a: 1 }], [[1, 2.5, 'z']], [null], [{}], [null], ['s']]);
   });
+
+  it('BOOLEAN params bind as TINY 0/1 (plain JS booleans, the same bytes as a typed TINY)', async () => {
+    const t = { type: 'BOOLEAN', value: true } as const;
+    const f = { type: 'BOOLEAN', value: false } as const;
+    const res = await backend.execute(
+      { sql: 'SELECT ? AS t, ? AS f, ? + 1 AS n, CONCAT(?, ?) AS c', params: [t, f, t, t, f] },
+      directOptions(),
+    );
+    expect(res.columns.map((c) => [c.type, c.dbType])).toEqual([
+      ['SMALLINT', 'TINYINT'],
+      ['SMALLINT', 'TINYINT'],
+      ['INTEGER', 'INT'],
+      ['VARCHAR', 'VARCHAR'],
+    ]);
+    expect(res.rows).toEqual([{ t: 1, f: 0, n: 2, c: '10' }]);
+  });
 });

@@ -113,7 +113,7 @@ function toMysqlTime(value: string, where: string): string {
 // --------------------------------------------------------------------------------------------- params --
 
 /** What mysql2's `execute` binds: typed values, so the wire type never depends on JS guessing. */
-export type MysqlParam = null | string | Buffer | ReturnType<typeof TP.LONGLONG>;
+export type MysqlParam = null | boolean | string | Buffer | ReturnType<typeof TP.LONGLONG>;
 
 /** A decoded param -> a bound value. Refuses what MySQL would store differently (NaN, arrays, ...). */
 export function toMysqlParam(p: ParamValue, where: string): MysqlParam {
@@ -121,7 +121,9 @@ export function toMysqlParam(p: ParamValue, where: string): MysqlParam {
     case 'NULL':
       return null;
     case 'BOOLEAN':
-      return TP.TINY(p.value ? 1 : 0);
+      // mysql2 binds a JS boolean as TINY 0/1 itself, the same bytes as TP.TINY without its BigInt range
+      // checks (a bulk INSERT binds one per row).
+      return p.value;
     case 'INTEGER':
       // 32-bit values go as INT so `SELECT ?` reads back as INTEGER; larger safe integers as BIGINT.
       return p.value >= INT32_MIN && p.value <= INT32_MAX ? TP.LONG(p.value) : TP.LONGLONG(BigInt(p.value));
