@@ -1,7 +1,6 @@
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import pkg from '../../package.json' with { type: 'json' };
 import { finishDocument, hoistSharedSchemas } from './openapi-document.js';
@@ -24,6 +23,66 @@ const TAGS = [
   { name: 'health', description: 'Liveness and readiness probes.' },
   { name: 'meta', description: 'Metrics and this document.' },
 ];
+
+/** Headers of the Swagger UI app's responses that belong to its own connection, not to the client's. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
+
+/** The Swagger UI app: @fastify/swagger-ui in a Fastify instance of its own, reading `app`'s document. */
+async function buildSwaggerUi(app: FastifyInstance): Promise<FastifyInstance> {
+  const { default: swaggerUi } = await import('@fastify/swagger-ui');
+  const ui = Fastify({ logger: false });
+  // swagger-ui needs `swagger()` from a plugin named @fastify/swagger: the outer app's document.
+  await ui.register(
+    fp(
+      async (instance: FastifyInstance) => {
+        instance.decorate('swagger', ((opts?: { yaml?: boolean }) => app.swagger(opts as never)) as never);
+      },
+      { name: '@fastify/swagger' },
+    ),
+  );
+  await ui.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiConfig: {
+      docExpansion: 'list',
+      deepLinking: true,
+      displayRequestDuration: true,
+      tryItOutEnabled: true,
+    },
+  });
+  await ui.ready();
+  return ui;
+}
+
+/**
+ * Swagger UI at /docs, set up by the first request for it. @fastify/swagger-ui with @fastify/static, glob,
+ * send and mime is ~300 KiB of code and ~25 ms of every start; most servers never show the page. Its
+ * routes live in a Fastify instance of their own, reached through inject(), so the request still passes
+ * through this app's hooks (auth, security headers, request id, metrics) like any other route, and its
+ * 404s get this app's not-found answer.
+ */
+function serveSwaggerUi(app: FastifyInstance): void {
+  let ui: Promise<FastifyInstance> | undefined;
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    ui ??= buildSwaggerUi(app).catch((err) => {
+      ui = undefined; // a failed set-up is tried again by the next request
+      throw err;
+    });
+    const res = await (await ui).inject({
+      method: request.method as 'GET' | 'HEAD',
+      url: request.url,
+      headers: request.headers,
+    });
+    if (res.statusCode === 404) return reply.callNotFound();
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
+    }
+    return reply.code(res.statusCode).send(res.rawPayload);
+  };
+  const options = { logLevel: 'warn', schema: { hide: true } } as const;
+  app.get('/docs', options, handler);
+  app.get('/docs/*', options, handler);
+}
 
 /**
  * The OpenAPI 3.1 document (built by @fastify/swagger from every route registered after this plugin),
@@ -67,17 +126,7 @@ async function openapiPlugin(app: FastifyInstance): Promise<void> {
     },
   });
 
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    logLevel: 'warn',
-    staticCSP: true,
-    uiConfig: {
-      docExpansion: 'list',
-      deepLinking: true,
-      displayRequestDuration: true,
-      tryItOutEnabled: true,
-    },
-  });
+  serveSwaggerUi(app);
 
   app.get(
     '/openapi.json',
