@@ -136,6 +136,49 @@ describe('sqlite connection', () => {
     ]);
   });
 
+  it('lastInsertId stays exact beyond 2^53, and is null for a set that inserted nothing', async () => {
+    const name = await table();
+    const big: ParamValue = { type: 'BIGINT', value: 9007199254740993n };
+    const sql = `INSERT OR IGNORE INTO ${name} (id, v) VALUES (?, ?)`;
+    const results = await conn.executeMany(
+      sql,
+      [
+        [int(1), text('a')],
+        [int(1), text('ignored')],
+        [big, text('big')],
+        [int(2), text('b')],
+      ],
+      OPTS,
+    );
+    expect(results.map((r) => [r.affectedRows, r.lastInsertId])).toEqual([
+      [1, '1'],
+      [0, null],
+      [1, '9007199254740993'],
+      [1, '2'],
+    ]);
+    const asNumbers = await conn.executeMany(
+      sql,
+      [
+        [int(3), text('c')],
+        [int(3), text('ignored')],
+      ],
+      directOptions({ int64: 'number' }),
+    );
+    expect(asNumbers.map((r) => r.lastInsertId)).toEqual([3, null]);
+    const tooBig = await failure(
+      conn.executeMany(
+        sql,
+        [
+          [int(4), text('d')],
+          [{ type: 'BIGINT', value: 9007199254740995n }, text('e')],
+        ],
+        directOptions({ int64: 'number' }),
+      ),
+    );
+    expect(tooBig.code).toBe('TYPE_CONVERSION_ERROR');
+    expect(tooBig.details.statementIndex).toBe(1);
+  });
+
   it('executeMany gives rows per set for statements that return them', async () => {
     const name = await table();
     const results = await conn.executeMany(

@@ -233,15 +233,24 @@ export class SqliteConnection implements Connection {
     const result = this.unwrap(res) as WireRuns | WireResult[];
     if (failed) throw this.paramError(failed.error, failed.index);
     if (Array.isArray(result)) return result.map(fromWire);
-    const { command, affectedRows, durationMs, lastInsertIds } = result;
+    const { command, affectedRows, durationMs, lastInsertRowids, lastInsertIds } = result;
+    const asString = opts.int64 === 'string';
     const out: QueryResult[] = [];
     for (let i = 0; i < sets.count; i++) {
+      let lastInsertId: string | number | null = null;
+      if (lastInsertIds) {
+        lastInsertId = lastInsertIds[i] as string | number | null;
+      } else if (lastInsertRowids) {
+        // Within ±(2^53-1) (the worker checked), so the number is exact and String() gives its digits.
+        const id = lastInsertRowids[i] as number;
+        if (!Number.isNaN(id)) lastInsertId = asString ? String(id) : id;
+      }
       out.push({
         columns: [],
         rows: [],
         rowCount: 0,
         affectedRows: affectedRows[i] as number,
-        lastInsertId: lastInsertIds ? (lastInsertIds[i] as string | number | null) : null,
+        lastInsertId,
         command,
         durationMs: durationMs[i] as number,
       });

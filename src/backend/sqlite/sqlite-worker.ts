@@ -45,12 +45,15 @@ export interface WireParamSets {
 /**
  * What `many` returns for a statement that produces no rows (an INSERT/UPDATE/DELETE without RETURNING):
  * one column per field of the per-set results instead of 10,000 result objects. The typed arrays travel
- * as transferred buffers; `lastInsertIds` is absent when the command cannot insert.
+ * as transferred buffers. For an INSERT/REPLACE, `lastInsertRowids` holds each set's rowid (NaN: the set
+ * inserted nothing), encoded on the main thread, while every rowid is within ±(2^53-1); from the first
+ * one beyond, `lastInsertIds` holds them all already encoded instead.
  */
 export interface WireRuns {
   command: string;
   affectedRows: Float64Array<ArrayBuffer>;
   durationMs: Float64Array<ArrayBuffer>;
+  lastInsertRowids?: Float64Array<ArrayBuffer>;
   lastInsertIds?: Array<string | number | null>;
 }
 
@@ -234,28 +237,39 @@ function many(sql: string, sets: WireParamSets, opts: WorkerExecOptions): WireRu
   const isInsert = command === 'INSERT' || command === 'REPLACE';
   const affectedRows = new Float64Array(count);
   const durationMs = new Float64Array(count);
-  const lastInsertIds: Array<string | number | null> | undefined = isInsert ? [] : undefined;
+  const rowids = isInsert ? new Float64Array(count) : undefined;
+  let ids: Array<string | number | null> | undefined;
+  const encodeId = (id: bigint | number | null) =>
+    id === null ? null : (fromSqliteValue(BigInt(id), 'BIGINT', opts.int64) as string | number);
   let bound: SqliteBindValue[] = new Array(width);
+  // One clock read per set: each set's time runs from the end of the one before (binding included).
+  let last = performance.now();
   for (let i = 0, k = 0; i < count; i++) {
     setIndex = i;
-    const started = performance.now();
     if (lengths) bound = new Array(lengths[i] as number);
     for (let j = 0; j < bound.length; j++) bound[j] = bindWireParam(params[k++] as WireParam);
     const info = stmt.run(bound);
     if (dml) affectedRows[i] = info.changes;
-    if (lastInsertIds) {
-      lastInsertIds.push(
-        info.changes > 0
-          ? (fromSqliteValue(info.lastInsertRowid, 'BIGINT', opts.int64) as string | number)
-          : null,
-      );
+    if (rowids) {
+      const id = info.changes > 0 ? BigInt(info.lastInsertRowid) : null;
+      if (ids) ids.push(encodeId(id));
+      else if (id === null) rowids[i] = Number.NaN;
+      else if (id <= MAX_SAFE && id >= -MAX_SAFE) rowids[i] = Number(id);
+      else {
+        ids = Array.from(rowids.subarray(0, i), (n) => encodeId(Number.isNaN(n) ? null : n));
+        ids.push(encodeId(id));
+      }
     }
-    durationMs[i] = performance.now() - started;
+    const now = performance.now();
+    durationMs[i] = now - last;
+    last = now;
   }
-  return lastInsertIds
-    ? { command, affectedRows, durationMs, lastInsertIds }
-    : { command, affectedRows, durationMs };
+  if (ids) return { command, affectedRows, durationMs, lastInsertIds: ids };
+  if (rowids) return { command, affectedRows, durationMs, lastInsertRowids: rowids };
+  return { command, affectedRows, durationMs };
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Clears what one user of the connection could leave for the next: a transaction, temp tables, pragmas. */
 function reset(): void {
@@ -349,7 +363,9 @@ parentPort?.on('message', (msg: WorkerRequest) => {
   const r = res.ok ? res.result : undefined;
   if (r && typeof r === 'object' && 'durationMs' in r && r.durationMs instanceof Float64Array) {
     const runs = r as WireRuns;
-    parentPort?.postMessage(res, [runs.affectedRows.buffer, runs.durationMs.buffer]);
+    const moved = [runs.affectedRows.buffer, runs.durationMs.buffer];
+    if (runs.lastInsertRowids) moved.push(runs.lastInsertRowids.buffer);
+    parentPort?.postMessage(res, moved);
   } else {
     parentPort?.postMessage(res);
   }
