@@ -131,7 +131,7 @@ function textResult(r: RawResult, opts: ExecOptions, durationMs: number): QueryR
     durationMs,
   };
   if (r.rowCount === 0) return result;
-  const json = `[${(r.json as string[]).join(',')}]`;
+  const json = `[${(r.json as string[]).join('')}]`;
   if (r.rowCount < MIN_WIRE_ROWS) {
     result.rows = JSON.parse(json) as QueryResult['rows'];
     return result;
