@@ -53,7 +53,9 @@ export interface RowMeter {
 
 const P2: string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
 const pad4 = (n: number) => (n >= 1000 ? String(n) : n >= 100 ? `0${n}` : n >= 10 ? `00${n}` : `000${n}`);
-const pad6 = (n: number) => String(n).padStart(6, '0');
+const pad6 = (n: number) => (n >= 100000 ? String(n) : String(n).padStart(6, '0'));
+/** 10^(6 - d): microseconds below this show as zeros in the first d digits. */
+const SCALE = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
 
 /** A length-coded length at `o`: [length, offset after it]; null (0xfb) never occurs for a non-null cell. */
 function lengthAt(buf: Buffer, o: number): [number, number] {
@@ -157,9 +159,12 @@ function temporalReader(f: FieldInfo, dateOnly: boolean, suffix: string, slow: R
     if (len === 11) {
       const us = buf.readUInt32LE(o);
       o += 4;
+      // The first `digits` of the 6 microsecond digits, when they are not all zero.
       if (us !== 0) {
-        const frac = digits > 0 ? pad6(us).slice(0, digits) : pad6(us).replace(/0+$/, '');
-        if (!/^0*$/.test(frac)) time += `.${frac}`;
+        if (digits >= 6) time += `.${pad6(us)}`;
+        else if (digits > 0) {
+          if (us >= (SCALE[digits] as number)) time += `.${pad6(us).slice(0, digits)}`;
+        } else time += `.${pad6(us).replace(/0+$/, '')}`;
       }
     }
     p.offset = o;
