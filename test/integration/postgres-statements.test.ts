@@ -227,6 +227,34 @@ describe('postgres prepared statements', () => {
     }
   });
 
+  it('params of every length and script reach the server intact, named or not', async () => {
+    const c = await backend.acquire();
+    try {
+      const sql = `SELECT $1::text AS s, length($1::text) AS n, $2::bytea AS b /* ${uniqueName('utf8')} */`;
+      const values = ['', 'a', 'é€😀', `${'x'.repeat(63)}é`, 'ascii '.repeat(30), `${'y'.repeat(100)}😀`];
+      for (const v of values) {
+        for (let run = 0; run < 2; run++) {
+          const res = await q(c, sql, [
+            { type: 'TEXT', value: v },
+            { type: 'BLOB', value: new Uint8Array([0, 1, 255]) },
+          ]);
+          expect(res.rows).toEqual([{ s: v, n: [...v].length, b: 'AAH/' }]);
+        }
+      }
+      expect(
+        (
+          await c.executeMany(
+            `SELECT $1::text AS s /* ${uniqueName('utf8many')} */`,
+            [[{ type: 'TEXT', value: 'ü' }], [{ type: 'NULL', value: null }]],
+            OPTS,
+          )
+        ).map((r) => r.rows),
+      ).toEqual([[{ s: 'ü' }], [{ s: null }]]);
+    } finally {
+      await c.release();
+    }
+  });
+
   it('a failed first run (bad SQL, bad param) leaves nothing half-prepared in the way', async () => {
     const c = await backend.acquire();
     try {

@@ -122,7 +122,7 @@ function plainColumns(r: RawResult): Column[] {
 function textResult(r: RawResult, opts: ExecOptions, durationMs: number): QueryResult {
   const types = r.types as PgType[];
   const result: QueryResult = {
-    columns: plainColumns(r),
+    columns: r.fields.length === 0 ? [] : plainColumns(r),
     rows: [],
     rowCount: r.rowCount,
     affectedRows: WRITES.has(r.command) ? (r.tagCount ?? 0) : 0,

@@ -119,6 +119,11 @@ export class PgStatement {
   private rowEnd = '';
   /** Characters of a row's text besides its values (prefixes, brackets, the comma before it). */
   private rowChars = 0;
+  private lastTag: { text: string; command: string; count: number | null } = {
+    text: '',
+    command: '',
+    count: null,
+  };
   /** The current result's JSON pieces since the last chunk was joined. */
   private readonly parts: string[] = [];
   private failure: StatementFailure | null = null;
@@ -290,9 +295,17 @@ export class PgStatement {
   }
 
   handleCommandComplete(msg: { text: string }): void {
-    const word = TAG_WORD_RE.exec(msg.text)?.[0] ?? '';
-    const count = TAG_COUNT_RE.exec(msg.text)?.[1];
-    this.finish(word.toUpperCase(), count !== undefined ? Number(count) : null);
+    // A batch gets the same tag (`INSERT 0 1`) thousands of times: read it once.
+    if (msg.text !== this.lastTag.text) {
+      const word = TAG_WORD_RE.exec(msg.text)?.[0] ?? '';
+      const count = TAG_COUNT_RE.exec(msg.text)?.[1];
+      this.lastTag = {
+        text: msg.text,
+        command: word.toUpperCase(),
+        count: count !== undefined ? Number(count) : null,
+      };
+    }
+    this.finish(this.lastTag.command, this.lastTag.count);
   }
 
   /** The row limit was reached: more rows exist than maxRows. */

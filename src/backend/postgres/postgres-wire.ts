@@ -32,9 +32,25 @@ export class WireWriter {
     this.buf.writeInt32BE(this.pos - at, at);
   }
 
+  /**
+   * `s` as UTF-8 at `at` (room ensured: 3 bytes per UTF-16 unit); returns the byte count. Short ASCII text
+   * is copied by hand: Buffer#write costs more per call than the copy of a few bytes.
+   */
+  private utf8(s: string, at: number): number {
+    const n = s.length;
+    if (n > 64) return this.buf.write(s, at, 'utf8');
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return buf.write(s, at, 'utf8');
+      buf[at + i] = c;
+    }
+    return n;
+  }
+
   /** A NUL-terminated UTF-8 string (room ensured by the caller: 3 bytes per UTF-16 unit + 1). */
   private cstring(s: string): void {
-    this.pos += s.length === 0 ? 0 : this.buf.write(s, this.pos, 'utf8');
+    this.pos += this.utf8(s, this.pos);
     this.buf[this.pos++] = 0;
   }
 
@@ -94,7 +110,7 @@ export class WireWriter {
         this.pos += 4;
       } else if (typeof v === 'string') {
         this.ensure(4 + v.length * 3);
-        const n = v.length === 0 ? 0 : this.buf.write(v, this.pos + 4, 'utf8');
+        const n = this.utf8(v, this.pos + 4);
         this.buf.writeInt32BE(n, this.pos);
         this.pos += 4 + n;
       } else {
