@@ -209,6 +209,28 @@ describe('postgres prepared statements', () => {
     }
   });
 
+  it('a session or batch does not inherit statements autocommit requests prepared on its connection', async () => {
+    const one = await makeTestApp({ backends: { db: pg.backendDoc({ pool: { max: 1 } }) } });
+    try {
+      const single = one.app.backends.get('db');
+      const tbl = await table('id int PRIMARY KEY, a text', "(1, 'x')");
+      const sql = `SELECT * FROM ${tbl} WHERE id = $1`;
+      await single.execute({ sql, params: [int(1)] }, OPTS);
+      await single.execute({ sql, params: [int(1)] }, OPTS);
+      await elsewhere(`ALTER TABLE ${tbl} ADD COLUMN b int DEFAULT 7`);
+      const c = await single.acquire();
+      try {
+        await c.run('BEGIN');
+        expect((await q(c, sql, [int(1)])).rows).toEqual([{ id: 1, a: 'x', b: 7 }]);
+        await c.run('COMMIT');
+      } finally {
+        await c.release();
+      }
+    } finally {
+      await one.close();
+    }
+  });
+
   it('DDL rolled back inside a transaction: the statement prepared inside it is not trusted afterwards', async () => {
     const tbl = await table('id int PRIMARY KEY, a text', "(1, 'x')");
     const sql = `SELECT * FROM ${tbl} WHERE id = $1`;

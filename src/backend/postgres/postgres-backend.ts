@@ -292,6 +292,7 @@ export class PostgresBackend implements StorageBackend, PgContext {
    */
   async acquire(opts: AcquireOptions = {}): Promise<PgConnection | ReadOnlyGuardConnection> {
     const conn = await this.borrow(opts.readOnly);
+    conn.forgetStatements();
     this.pinned.add(conn);
     conn.onEnd = () => this.pinned.delete(conn);
     if (!opts.readOnly || conn.readOnlyEnforced) return conn;

@@ -402,6 +402,16 @@ export class PgConnection implements Connection {
     ).connection.stream.destroy();
   }
 
+  /**
+   * Starts this connection's statement cache afresh (closing what it holds with the next round trip). For a
+   * pinned connection: a statement that DDL elsewhere made stale fails the transaction it runs in (it cannot
+   * be re-run there), so sessions and batches do not inherit statements prepared by earlier autocommit
+   * users; they prepare their own, and only DDL during their own lifetime can make those stale.
+   */
+  forgetStatements(): void {
+    this.state.statements.clear(true);
+  }
+
   async run(sql: string): Promise<void> {
     if (this.ended) throw this.unavailable('the connection was released');
     if (this.isLost) throw this.unavailable('the connection to PostgreSQL was lost');
