@@ -168,9 +168,33 @@ export const BatchResultSchema = Type.Object(
   },
 );
 
-/** Counts every successful result of a batch in /metrics (query latency, rows), like /v1/execute does. */
-export function observeBatch(request: FastifyRequest, backend: string, outcome: BatchOutcome): BatchOutcome {
-  for (const r of outcome.results) if (!('error' in r)) request.server.metrics.observeResult(backend, r);
+/**
+ * Counts a batch's successful results in /metrics (query latency, rows), like /v1/execute does. A list of
+ * statements counts each statement. One statement with `paramSets` is one driver call (prepared once, run for
+ * every set in one round trip or worker call), so it is one latency observation of its whole run, with
+ * every set's rows counted: 10,000 sets would otherwise be 10,000 histogram updates (~5 ms per request).
+ */
+export function observeBatch(
+  request: FastifyRequest,
+  backend: string,
+  input: BatchInput,
+  outcome: BatchOutcome,
+): BatchOutcome {
+  const metrics = request.server.metrics;
+  if (input.paramSets === undefined) {
+    for (const r of outcome.results) if (!('error' in r)) metrics.observeResult(backend, r);
+    return outcome;
+  }
+  let command: string | undefined;
+  let ms = 0;
+  let rows = 0;
+  for (const r of outcome.results) {
+    if ('error' in r) continue;
+    command ??= r.command;
+    ms += r.durationMs;
+    rows += r.rowCount;
+  }
+  if (command !== undefined) metrics.observeResult(backend, { command, durationMs: ms, rowCount: rows });
   return outcome;
 }
 
@@ -211,7 +235,7 @@ const batchRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
           if (backendName !== undefined && backendName !== s.backend.name) {
             throw new SqlgateError('BAD_REQUEST', `the session belongs to backend "${s.backend.name}"`);
           }
-          return observeBatch(request, s.backend.name, await s.batch(batch, ctx));
+          return observeBatch(request, s.backend.name, batch, await s.batch(batch, ctx));
         });
         return batchResponse(outcome, request);
       }
@@ -225,7 +249,7 @@ const batchRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       const conn = await acquireFor(principal, backend);
       try {
         const outcome = await runBatch(conn, batch, { ...ctx, signal: clientSignal(reply) });
-        return batchResponse(observeBatch(request, backend.name, outcome), request);
+        return batchResponse(observeBatch(request, backend.name, batch, outcome), request);
       } finally {
         // release resets the connection (rolls back anything left open) or destroys it; never throws past here.
         await conn.release().catch((err: unknown) => {

@@ -295,7 +295,12 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     async (request) => {
       const ctx = { limits, principalMaxRows: request.principal.limits?.maxRows };
       const outcome = await store.run(request.params.id, request.principal, async (s) =>
-        observeBatch(request, s.backend.name, await s.batch(request.body as BatchInput, ctx)),
+        observeBatch(
+          request,
+          s.backend.name,
+          request.body as BatchInput,
+          await s.batch(request.body as BatchInput, ctx),
+        ),
       );
       return batchResponse(outcome, request);
     },

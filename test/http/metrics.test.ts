@@ -120,6 +120,22 @@ describe('/metrics', () => {
     expect(value(samples, 'sqlgate_result_rows_total', { backend: 'main' })).toBeGreaterThanOrEqual(3);
   });
 
+  it("counts a paramSets batch as one statement run, with every set's rows", async () => {
+    const bulk = await makeTestApp({ backends: { main: { driver: 'sqlite', database: ':memory:' } } });
+    try {
+      const res = await bulk.post('/v1/batch', { sql: 'SELECT ? AS x', paramSets: [[1], [2], [3]] });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.results).toHaveLength(3);
+      const s = await scrape(bulk);
+      expect(value(s, 'sqlgate_query_duration_seconds_count', { backend: 'main', command: 'SELECT' })).toBe(
+        1,
+      );
+      expect(value(s, 'sqlgate_result_rows_total', { backend: 'main' })).toBe(3);
+    } finally {
+      await bulk.close();
+    }
+  });
+
   it('counts errors by code', () => {
     expect(value(samples, 'sqlgate_errors_total', { code: 'SQL_SYNTAX_ERROR' })).toBe(1);
     expect(value(samples, 'sqlgate_errors_total', { code: 'UNDEFINED_OBJECT' })).toBe(1);
