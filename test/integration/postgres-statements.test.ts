@@ -77,7 +77,7 @@ describe('postgres prepared statements', () => {
       expect((await prepared(c)).has(sql)).toBe(false);
       expect((await q(c, sql, [int(2)])).rows).toEqual([{ v: 3 }]);
       const name = (await prepared(c)).get(sql);
-      expect(name).toMatch(/^sqlgate_\d+$/);
+      expect(name).toMatch(/^sqlgate_[0-9a-f]{8}_\d+$/);
       // Runs 3..5 use the same statement (Bind/Execute only) and still see their own params and columns.
       for (const n of [10, 20, 30]) {
         const res = await q(c, sql, [int(n)]);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { leadingKeyword } from '../sql-lexer.js';
 
 /**
@@ -31,6 +32,14 @@ export interface CachedStatement {
   /** The backend's schema generation it was parsed in. */
   readonly generation: number;
 }
+
+/**
+ * Statement names are unique across the process, and across processes by a random part: behind a pooler
+ * that hands server connections around (PgBouncer in transaction mode), two gateway connections must not
+ * both create `sqlgate_1` on the same server session.
+ */
+const NAME_PREFIX = `sqlgate_${randomBytes(4).toString('hex')}_`;
+let nameSeq = 0;
 
 /** Most statements prepared per connection. */
 export const STATEMENT_CACHE_SIZE = 100;
@@ -73,7 +82,6 @@ export class StatementCache {
   private readonly entries = new Map<string, CachedStatement>();
   /** Names evicted here but still on the server: closed at the start of the next round trip. */
   private closing: string[] = [];
-  private seq = 0;
 
   constructor(private readonly max = STATEMENT_CACHE_SIZE) {}
 
@@ -96,8 +104,8 @@ export class StatementCache {
 
   /** A fresh server-side name (never reused, so a statement that may half-exist cannot collide). */
   nextName(): string {
-    this.seq += 1;
-    return `sqlgate_${this.seq}`;
+    nameSeq += 1;
+    return NAME_PREFIX + nameSeq;
   }
 
   /** Remembers a statement the server has parsed; evicts the least recently used one when full. */
