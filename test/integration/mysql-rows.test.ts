@@ -200,4 +200,24 @@ describe('mysql binary row decoding', () => {
     ]);
     expect(res.rows).toEqual([{ t: 1, f: 0, n: 2, c: '10' }]);
   });
+
+  it('a refused param names its place: params[i], or paramSets[s][i] with statementIndex s', async () => {
+    const bad = { type: 'DATE', value: '2024-13' } as const;
+    const one = await backend
+      .execute({ sql: 'SELECT ?, ?', params: [{ type: 'INTEGER', value: 1 }, bad] }, directOptions())
+      .catch((e) => e);
+    expect(one.code).toBe('PARAM_INVALID');
+    expect(one.message).toMatch(/^params\[1\]: not a DATE/);
+    const conn = await backend.acquire();
+    try {
+      const ok = { type: 'DATE', value: '2024-12-01' } as const;
+      const many = await conn
+        .executeMany?.('SELECT ?', [[ok], [ok], [bad]], directOptions())
+        .catch((e: unknown) => e);
+      expect(many).toMatchObject({ code: 'PARAM_INVALID', details: { statementIndex: 2 } });
+      expect((many as Error).message).toMatch(/^paramSets\[2\]\[0\]: not a DATE/);
+    } finally {
+      await conn.release();
+    }
+  });
 });

@@ -77,8 +77,19 @@ export class MysqlConnection implements Connection {
     }
   }
 
-  private bind(params: ParamValue[], where = 'params'): MysqlParam[] {
-    return params.map((p, i) => toMysqlParam(p, `${where}[${i}]`));
+  /** Params -> bound values. The `where` of an error message is built only when a param is refused. */
+  private bind(params: ParamValue[], set = -1): MysqlParam[] {
+    const out = new Array<MysqlParam>(params.length);
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i] as ParamValue;
+      try {
+        out[i] = toMysqlParam(p, '');
+      } catch {
+        // Deterministic: the same param fails again, now with its place in the message.
+        out[i] = toMysqlParam(p, set < 0 ? `params[${i}]` : `paramSets[${set}][${i}]`);
+      }
+    }
+    return out;
   }
 
   /** One statement; retried once when the server asks for a re-prepare, or via the text protocol. */
@@ -131,7 +142,7 @@ export class MysqlConnection implements Connection {
     this.usable();
     const sets = paramSets.map((params, i) => {
       try {
-        return this.bind(params, `paramSets[${i}]`);
+        return this.bind(params, i);
       } catch (err) {
         throw err instanceof SqlgateError ? err.with({ statementIndex: i }) : err;
       }
