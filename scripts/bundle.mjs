@@ -95,6 +95,8 @@ const result = await build({
     ].join('\n'),
   },
   sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
