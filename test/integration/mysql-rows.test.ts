@@ -4,6 +4,7 @@ import { MysqlBackend } from '../../src/backend/mysql/mysql-backend.js';
 import { connectionOptions } from '../../src/backend/mysql/mysql-options.js';
 import { mysqlGenericType } from '../../src/backend/mysql/mysql-types.js';
 import { columnEncoder } from '../../src/backend/mysql/mysql-values.js';
+import { rowsJsonOf } from '../../src/backend/rows-json.js';
 import type { ExecOptions, GenericType, JsonValue } from '../../src/backend/types.js';
 import { directOptions, MYSQL_URL, testBackends, uniqueName } from '../helpers/backends.js';
 
@@ -76,29 +77,33 @@ describe('mysql binary row decoding', () => {
     await raw.promise().query(
       `CREATE TABLE ${table} (id INT PRIMARY KEY, b BIGINT, bu BIGINT UNSIGNED,
         d0 DATETIME, d3 DATETIME(3), d6 DATETIME(6), ts TIMESTAMP(6) NULL, dd DATE,
-        bl LONGBLOB, j JSON, t TEXT, n1 INT, n2 INT, n3 INT)`,
+        bl LONGBLOB, j JSON, t TEXT, n1 INT, n2 INT, n3 INT,
+        bo BOOLEAN, db DOUBLE, fl FLOAT, dc DECIMAL(10,3), vc VARCHAR(20))`,
     );
     const rows: Array<[number, string]> = [
       [
         1,
-        "-9223372036854775808, 18446744073709551615, '2024-02-29 23:59:59', '2024-02-29 23:59:59.5', '2024-02-29 23:59:59.000001', '2038-01-19 03:14:07.999999', '9999-12-31', 0x00, '{\"a\": 1}', 'x', 1, NULL, 3",
+        "-9223372036854775808, 18446744073709551615, '2024-02-29 23:59:59', '2024-02-29 23:59:59.5', '2024-02-29 23:59:59.000001', '2038-01-19 03:14:07.999999', '9999-12-31', 0x00, '{\"a\": 1}', 'x', 1, NULL, 3, 1, -0.1, 0.1, -1.500, 'q\"uote'",
       ],
       [
         2,
-        "9007199254740992, 9007199254740993, '0001-01-01 00:00:00', '1970-01-01 00:00:00.001', '1970-01-01 00:00:00', '1970-01-01 00:00:01', '0001-01-01', REPEAT('a', 300), '[1, 2.5, \"z\"]', '', NULL, NULL, NULL",
+        "9007199254740992, 9007199254740993, '0001-01-01 00:00:00', '1970-01-01 00:00:00.001', '1970-01-01 00:00:00', '1970-01-01 00:00:01', '0001-01-01', REPEAT('a', 300), '[1, 2.5, \"z\"]', '', NULL, NULL, NULL, 0, 1e300, -3.4e38, 0.001, 'back\\\\slash'",
       ],
       [
         3,
-        "-9007199254740993, 9007199254740991, '2000-01-01 12:34:56', '2000-01-01 12:34:56.120', '2000-01-01 12:34:56.123450', NULL, '2000-06-15', REPEAT('b', 70000), 'null', 'é', 2, 2, 2",
+        "-9007199254740993, 9007199254740991, '2000-01-01 12:34:56', '2000-01-01 12:34:56.120', '2000-01-01 12:34:56.123450', NULL, '2000-06-15', REPEAT('b', 70000), 'null', 'é', 2, 2, 2, NULL, 5e-324, 1.17549e-38, 9999999.999, CONCAT('tab', CHAR(9), 'nl', CHAR(10))",
       ],
-      [4, "-9007199254740992, 0, NULL, NULL, NULL, NULL, NULL, '', '{}', NULL, NULL, 5, NULL"],
+      [
+        4,
+        "-9007199254740992, 0, NULL, NULL, NULL, NULL, NULL, '', '{}', NULL, NULL, 5, NULL, 1, 0, 0, 0, '</script>'",
+      ],
       [
         5,
-        "-1, 4294967296, '1000-01-01 00:00:00', '1000-01-01 00:00:00.999', '1000-01-01 00:00:00.000010', '2000-01-01 00:00:00.000001', '1000-01-01', NULL, NULL, 'y', 7, 8, 9",
+        "-1, 4294967296, '1000-01-01 00:00:00', '1000-01-01 00:00:00.999', '1000-01-01 00:00:00.000010', '2000-01-01 00:00:00.000001', '1000-01-01', NULL, NULL, 'y', 7, 8, 9, 0, 123456789.125, 16777216, -0.001, CONCAT(CHAR(1), 'ctl')",
       ],
       [
         6,
-        "4294967295, 18446744073709551614, '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', NULL, '0000-00-00', 0x0102, '\"s\"', 'z', NULL, NULL, 1",
+        "4294967295, 18446744073709551614, '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', NULL, '0000-00-00', 0x0102, '\"s\"', 'z', NULL, NULL, 1, NULL, NULL, NULL, NULL, 'ünï😀'",
       ],
     ];
     await raw.promise().query("SET SESSION sql_mode = ''");
@@ -159,12 +164,22 @@ describe('mysql binary row decoding', () => {
     const sql = `SELECT a.*, b.id AS id2, b.j AS j2 FROM ${table} a, ${table} b, (SELECT 1 UNION SELECT 2) c ORDER BY a.id, b.id`;
     const arrays = await run(sql);
     expect(arrays.rowCount).toBe(72);
+    // Past 32 rows they travel as JSON text (rows-json.ts); `rows` parses it on first read.
+    const arrayText = rowsJsonOf(arrays);
+    expect(arrayText).toBeDefined();
+    expect(JSON.stringify(JSON.parse(arrayText as string))).toBe(
+      JSON.stringify(await reference(sql, directOptions({ rowMode: 'array' }))),
+    );
     expect(arrays.rows).toEqual(await reference(sql, directOptions({ rowMode: 'array' })));
     const objects = await run(sql, { rowMode: 'object' });
+    const objectText = rowsJsonOf(objects) as string;
     const names = objects.columns.map((c) => c.name);
-    expect(objects.rows).toEqual(
-      arrays.rows.map((r) => Object.fromEntries(names.map((n, i) => [n, (r as JsonValue[])[i]]))),
+    const expected = arrays.rows.map((r) =>
+      Object.fromEntries(names.map((n, i) => [n, (r as JsonValue[])[i]])),
     );
+    // The same text as JSON.stringify of the objects, except that JSON cells keep the server's spelling.
+    expect(JSON.stringify(JSON.parse(objectText))).toBe(JSON.stringify(expected));
+    expect(objects.rows).toEqual(expected);
     const limited = await run(sql, { maxRows: 40 }).catch((e) => e);
     expect(limited.code).toBe('RESULT_TOO_LARGE');
     const big = await run(sql, { maxResponseBytes: 20_000 }).catch((e) => e);
@@ -174,6 +189,7 @@ describe('mysql binary row decoding', () => {
   it('duplicate column names in object rows: the last value wins, as before', async () => {
     const sql = `SELECT a.id, b.id FROM ${table} a, ${table} b ORDER BY a.id, b.id`;
     const res = await run(sql, { rowMode: 'object' });
+    expect(rowsJsonOf(res)).toBeUndefined();
     expect(res.rows).toHaveLength(36);
     expect(res.rows[1]).toEqual({ id: 2 });
   });

@@ -1,5 +1,5 @@
 import { approxJsonSize } from '../result-limits.js';
-import type { GenericType, JsonValue } from '../types.js';
+import type { GenericType, Int64Mode, JsonValue } from '../types.js';
 import { type FieldInfo, FLAG, T } from './mysql-types.js';
 import type { Encoder } from './mysql-values.js';
 
@@ -40,6 +40,8 @@ export type Reader = (p: RowPacket) => JsonValue;
 /** A column's reader, and whether it reports its own encoded size (JSON columns, see RowMeter). */
 export interface ColumnReader {
   read: Reader;
+  /** The cell's JSON text: what JSON.stringify writes for `read`'s value (JSON cells: the server's text). */
+  text: (p: RowPacket) => string;
   sized: boolean;
 }
 
@@ -172,6 +174,25 @@ function temporalReader(f: FieldInfo, dateOnly: boolean, suffix: string, slow: R
   };
 }
 
+/** A cell's JSON text from its value, as JSON.stringify writes it inside a row. */
+function jsonText(v: JsonValue): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return String(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    default:
+      return JSON.stringify(v);
+  }
+}
+
+/** A reader whose strings never need JSON escaping (digits, signs, dates, base64). */
+function plain(read: Reader): ColumnReader {
+  return { read, text: (p) => `"${read(p) as string}"`, sized: false };
+}
+
 /**
  * The reader of one column. `native` and `target` are as for `columnEncoder`, and `encoder` is the column's
  * encoder: when the client asked for no other type, hot types are read directly into their final form.
@@ -180,44 +201,51 @@ export function columnReader(
   f: FieldInfo,
   native: GenericType,
   target: GenericType | undefined,
+  int64: Int64Mode,
   encoder: Encoder,
   meter: RowMeter,
 ): ColumnReader {
   const raw = driverReader(f);
   const general: Reader = (p) => encoder(raw(p));
+  const generalText = (p: RowPacket) => jsonText(encoder(raw(p)));
   const direct = !target || target === native;
   const ct = f.columnType;
   if (native === 'JSON' && direct) {
-    // The text length stands for the encoded size: stringifying the parsed value again costs as much as
-    // parsing it.
     return {
+      // The text length stands for the encoded size: stringifying the parsed value again costs as much as
+      // parsing it.
       read: (p) => {
         const text = raw(p);
         if (typeof text === 'string') meter.bytes += text.length;
         return encoder(text);
       },
+      // Once the encoder accepted it (valid JSON, every number exact), the server's text is that value.
+      text: (p) => {
+        const text = raw(p);
+        if (typeof text !== 'string') return jsonText(encoder(text));
+        encoder(text);
+        return text;
+      },
       sized: true,
     };
   }
-  if (!direct) return { read: general, sized: false };
+  if (!direct) return { read: general, text: generalText, sized: false };
   if ((ct === T.DATE || ct === T.NEWDATE) && native === 'DATE') {
-    return { read: temporalReader(f, true, '', general), sized: false };
+    return plain(temporalReader(f, true, '', general));
   }
   if ((ct === T.DATETIME || ct === T.TIMESTAMP) && (native === 'DATETIME' || native === 'TIMESTAMP')) {
-    const suffix = native === 'TIMESTAMP' ? '+00:00' : '';
-    return { read: temporalReader(f, false, suffix, general), sized: false };
+    return plain(temporalReader(f, false, native === 'TIMESTAMP' ? '+00:00' : '', general));
   }
   if (native === 'BLOB' && f.characterSet === 63 && ct !== T.BIT) {
-    return {
-      read: (p) => {
-        const [len, start] = lengthAt(p.buffer, p.offset);
-        p.offset = start + len;
-        return p.buffer.toString('base64', start, start + len);
-      },
-      sized: false,
-    };
+    return plain((p) => {
+      const [len, start] = lengthAt(p.buffer, p.offset);
+      p.offset = start + len;
+      return p.buffer.toString('base64', start, start + len);
+    });
   }
-  return { read: general, sized: false };
+  if ((ct === T.DECIMAL || ct === T.NEWDECIMAL) && native === 'DECIMAL') return plain(general);
+  if (ct === T.LONGLONG && native === 'BIGINT' && int64 === 'string') return plain(general);
+  return { read: general, text: generalText, sized: false };
 }
 
 /** What the row decoder hands mysql2 instead of a row: the row went into the statement's own list. */
@@ -269,4 +297,96 @@ export function decodeRow(
   meter.rowBytes = bytes + meter.bytes;
   meter.bytes = 0;
   return (obj ?? arr) as JsonValue[] | Record<string, JsonValue>;
+}
+
+/** Rows of JSON text joined into one flat string at a time (see RowTextWriter). */
+const CHUNK_ROWS = 64;
+
+/**
+ * Rows written straight to JSON text in the requested row mode, for rows-json.ts. The pieces are collected
+ * flat and joined every CHUNK_ROWS rows: a string built with `+=` per cell is a tree of small strings that
+ * keeps every cell's text alive until the end, which made the garbage collector the top cost.
+ */
+export class RowTextWriter {
+  private readonly prefixes: string[];
+  private readonly close: string;
+  private readonly empty: string;
+  private readonly parts: string[] = [];
+  private readonly chunks: string[] = [];
+  private inChunk = 0;
+  rows = 0;
+
+  constructor(names: string[], objects: boolean) {
+    this.prefixes = objects
+      ? names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`)
+      : names.map((_, i) => (i === 0 ? '[' : ','));
+    this.close = objects ? '}' : ']';
+    this.empty = objects ? '{}' : '[]';
+  }
+
+  /**
+   * Whether object rows can be written as text the way JSON.stringify writes the objects: not with a
+   * duplicate column name (the object keeps the last) or `__proto__` (not an own property of the object).
+   */
+  static fits(names: string[], objects: boolean): boolean {
+    return !objects || (new Set(names).size === names.length && !names.includes('__proto__'));
+  }
+
+  /** A row that is already text (JSON.stringify of a decoded row). */
+  pushText(text: string): number {
+    this.start();
+    this.parts.push(text);
+    this.end();
+    return text.length + 1;
+  }
+
+  /** One binary row packet -> its text (the layout as in decodeRow); returns the characters added. */
+  push(p: RowPacket, readers: ColumnReader[]): number {
+    this.start();
+    const parts = this.parts;
+    const buf = p.buffer;
+    const n = readers.length;
+    const bitmap = p.offset + 1;
+    p.offset = bitmap + ((n + 9) >> 3);
+    let size = 2;
+    if (n === 0) {
+      parts.push(this.empty);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const bit = i + 2;
+        const prefix = this.prefixes[i] as string;
+        const v =
+          (buf[bitmap + (bit >> 3)] as number) & (1 << (bit & 7))
+            ? 'null'
+            : (readers[i] as ColumnReader).text(p);
+        parts.push(prefix, v);
+        size += prefix.length + v.length;
+      }
+      parts.push(this.close);
+    }
+    this.end();
+    return size;
+  }
+
+  private start(): void {
+    if (this.rows > 0) this.parts.push(',');
+  }
+
+  private end(): void {
+    this.rows++;
+    if (++this.inChunk === CHUNK_ROWS) this.flush();
+  }
+
+  private flush(): void {
+    if (this.parts.length === 0) return;
+    this.chunks.push(this.parts.join(''));
+    this.parts.length = 0;
+    this.inChunk = 0;
+  }
+
+  /** The rows' JSON text, `[...]`. */
+  json(): string {
+    this.flush();
+    return `[${this.chunks.join('')}]`;
+  }
 }

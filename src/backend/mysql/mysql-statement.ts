@@ -1,5 +1,6 @@
 import { SqlgateError } from '../../errors.js';
 import { approxJsonSize, resultTooLargeMessage } from '../result-limits.js';
+import { fromWire, MIN_WIRE_ROWS } from '../rows-json.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, GenericType, JsonValue, QueryResult } from '../types.js';
 import {
@@ -20,6 +21,7 @@ import {
   ROW_TAKEN,
   type RowMeter,
   type RowPacket,
+  RowTextWriter,
 } from './mysql-rows.js';
 import { type FieldInfo, FLAG, mysqlDbType, mysqlGenericType, T } from './mysql-types.js';
 import { columnEncoder, type Encoder, type MysqlParam } from './mysql-values.js';
@@ -72,7 +74,7 @@ function planColumns(fields: FieldInfo[], opts: ExecOptions, services: Statement
     });
     const encoder = columnEncoder(f, native, target, opts.int64);
     encoders.push(encoder);
-    readers.push(columnReader(f, native, target, encoder, meter));
+    readers.push(columnReader(f, native, target, opts.int64, encoder, meter));
     names.push(f.name);
   });
   return { columns, encoders, readers, meter, names, pending };
@@ -87,6 +89,8 @@ interface Outcome {
   plan: ColumnPlan | null;
   /** Encoded rows: arrays while catalog look-ups are pending, otherwise already in the requested row mode. */
   rows: Array<JsonValue[] | Record<string, JsonValue>>;
+  /** Instead of `rows`, for larger binary-protocol results: the rows as JSON text (rows-json.ts). */
+  text: RowTextWriter | null;
   header: OkHeader | null;
 }
 
@@ -113,6 +117,7 @@ function send(
     let plan: ColumnPlan | null = null;
     let planSet = -1;
     const rows: Outcome['rows'] = [];
+    let text: RowTextWriter | null = null;
     let bytes = 0;
     let header: OkHeader | null = null;
     let failure: SqlgateError | null = null;
@@ -138,7 +143,7 @@ function send(
       settled = true;
       cleanup();
       if (err) reject(err);
-      else resolve({ plan, rows, header });
+      else resolve({ plan, rows, text, header });
     };
     /** Ends the statement from our side: the connection is closed, nothing more will arrive. */
     const abandon = (err: SqlgateError) => {
@@ -221,15 +226,30 @@ function send(
         next(packet: RowPacket): typeof ROW_TAKEN {
           if (failure || !plan || setIndex !== planSet) return ROW_TAKEN;
           try {
-            if (rows.length >= opts.maxRows) throw tooLarge(`maxRows (${opts.maxRows})`);
-            const objects = rowMode !== 'array' && plan.pending.length === 0;
-            const row = decodeRow(packet, plan.readers, objects ? plan.names : null, plan.meter);
-            bytes += plan.meter.rowBytes;
+            if (rows.length + (text?.rows ?? 0) >= opts.maxRows) throw tooLarge(`maxRows (${opts.maxRows})`);
+            if (text) {
+              bytes += text.push(packet, plan.readers);
+            } else {
+              const objects = rowMode !== 'array' && plan.pending.length === 0;
+              rows.push(decodeRow(packet, plan.readers, objects ? plan.names : null, plan.meter));
+              bytes += plan.meter.rowBytes;
+              if (
+                rows.length === MIN_WIRE_ROWS &&
+                plan.pending.length === 0 &&
+                RowTextWriter.fits(plan.names, objects)
+              ) {
+                // A larger result: from here on rows go straight to JSON text, which the response splices
+                // in (rows-json.ts); no row objects to build, keep and stringify afterwards.
+                text = new RowTextWriter(plan.names, objects);
+                for (const r of rows) text.pushText(JSON.stringify(r));
+                rows.length = 0;
+              }
+            }
             if (bytes > opts.maxResponseBytes) throw tooLarge(`maxResponseBytes (${opts.maxResponseBytes})`);
-            rows.push(row);
           } catch (err) {
             failure = err instanceof SqlgateError ? err : services.mapError(err);
             rows.length = 0;
+            text = null;
             // Stop the statement rather than read (and drop) the rest of a large result.
             setImmediate(() => requestKill('stop'));
           }
@@ -337,7 +357,7 @@ export async function runStatement(
   const started = performance.now();
   const command = leadingKeyword(sql);
   if (UNTRACKED_STATE.test(sql)) state.dirty = true;
-  const { plan, rows, header } = await send(raw, state, sql, values, opts, services);
+  const { plan, rows, text, header } = await send(raw, state, sql, values, opts, services);
   if (DDL_COMMANDS.has(command)) services.schemaChanged();
 
   let columns: Column[] = [];
@@ -376,7 +396,7 @@ export async function runStatement(
       lastInsertId = opts.int64 === 'string' ? id : encodeId(id);
     }
   }
-  return {
+  const result: QueryResult = {
     columns,
     rows: outRows,
     rowCount: plan ? rows.length : 0,
@@ -385,6 +405,9 @@ export async function runStatement(
     command,
     durationMs: performance.now() - started,
   };
+  if (!text) return result;
+  result.rowCount = text.rows;
+  return fromWire({ ...result, rows: [], rowsJson: text.json() });
 }
 
 function encodeId(id: string): number {
