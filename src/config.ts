@@ -49,6 +49,14 @@ const Backend = Type.Object(
       default: 5000,
       description: 'SQLite: how long a writer waits for the write lock before LOCK_TIMEOUT.',
     }),
+    statementCacheSize: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 100,
+      description:
+        'PostgreSQL: named prepared statements kept per connection (a statement is prepared on its second ' +
+        'run); 0 turns them off, e.g. behind PgBouncer in transaction mode (before 1.21).',
+    }),
   },
   { additionalProperties: false },
 );

@@ -26,6 +26,8 @@ export interface BackendConfig {
   connectTimeoutMs: number;
   /** SQLite: how long a writer waits for the lock before LOCK_TIMEOUT. */
   busyTimeoutMs: number;
+  /** PostgreSQL: named prepared statements kept per connection; 0 = never prepare under a name. */
+  statementCacheSize?: number;
 }
 
 export const DRIVERS = ['postgres', 'mysql', 'sqlite'] as const;

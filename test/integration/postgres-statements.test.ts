@@ -101,6 +101,24 @@ describe('postgres prepared statements', () => {
     }
   });
 
+  it('statementCacheSize: 0 never prepares under a name (PgBouncer in transaction mode)', async () => {
+    const off = await makeTestApp({
+      backends: { db: pg.backendDoc({ pool: { max: 1 }, statementCacheSize: 0 }) },
+    });
+    try {
+      const c = await off.app.backends.get('db').acquire();
+      try {
+        const sql = `SELECT $1::int * 2 AS v /* ${uniqueName('off')} */`;
+        for (const n of [1, 2, 3]) expect((await q(c, sql, [int(n)])).rows).toEqual([{ v: n * 2 }]);
+        expect((await prepared(c)).size).toBe(0);
+      } finally {
+        await c.release();
+      }
+    } finally {
+      await off.close();
+    }
+  });
+
   it(`keeps at most ${STATEMENT_CACHE_SIZE} statements per connection, closing the least recently used`, async () => {
     const c = await backend.acquire();
     try {

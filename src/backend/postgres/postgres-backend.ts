@@ -8,7 +8,7 @@ import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { type ClientState, PgConnection, type PgContext } from './postgres-connection.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import { mapPgError } from './postgres-errors.js';
-import { StatementCache, StatementUsage } from './postgres-statement-cache.js';
+import { STATEMENT_CACHE_SIZE, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import { BUILTIN_TYPES, PG_TYPE_LOOKUP_SQL, type PgType, typeFromCatalog } from './postgres-types.js';
 
 /** Pool events have no request to log against; `NODE_DEBUG=sqlgate` shows them. */
@@ -44,7 +44,7 @@ export class PostgresBackend implements StorageBackend, PgContext {
   private readonly states = new WeakMap<pg.PoolClient, ClientState>();
   /** Types found in pg_type (enums, extension types, rarer built-ins), by OID. */
   private readonly catalog = new Map<number, PgType>();
-  readonly usage = new StatementUsage();
+  readonly usage: StatementUsage;
   /** Pinned connections, destroyed by disconnect. */
   private readonly pinned = new Set<PgConnection>();
   private version: string | undefined;
@@ -54,6 +54,7 @@ export class PostgresBackend implements StorageBackend, PgContext {
 
   constructor(readonly config: BackendConfig) {
     this.name = config.name;
+    this.usage = new StatementUsage(1024, config.statementCacheSize ?? STATEMENT_CACHE_SIZE);
     if (!config.url) {
       throw new SqlgateError('BAD_REQUEST', `backend "${config.name}": a postgres backend needs "url"`);
     }
@@ -81,7 +82,11 @@ export class PostgresBackend implements StorageBackend, PgContext {
       ...(readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
     });
     pool.on('connect', (client) => {
-      const state: ClientState = { lost: false, timeoutMs: undefined, statements: new StatementCache() };
+      const state: ClientState = {
+        lost: false,
+        timeoutMs: undefined,
+        statements: new StatementCache(this.usage.cacheSize),
+      };
       this.states.set(client, state);
       // A checked-out client has no pool listener: without this, a dead socket would crash the process.
       client.on('error', (err) => {
@@ -99,7 +104,7 @@ export class PostgresBackend implements StorageBackend, PgContext {
   state(client: pg.PoolClient): ClientState {
     let s = this.states.get(client);
     if (!s) {
-      s = { lost: false, timeoutMs: undefined, statements: new StatementCache() };
+      s = { lost: false, timeoutMs: undefined, statements: new StatementCache(this.usage.cacheSize) };
       this.states.set(client, s);
     }
     return s;

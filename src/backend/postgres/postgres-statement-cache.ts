@@ -57,13 +57,21 @@ export class StatementUsage {
   /** Bumped whenever DDL completes through the gateway; cached statements from before are stale. */
   generation = 0;
 
-  constructor(private readonly max = 1024) {}
+  /**
+   * @param max how many distinct SQL texts are counted
+   * @param cacheSize statements each connection keeps; 0 turns named statements off (`note` is always false)
+   */
+  constructor(
+    private readonly max = 1024,
+    readonly cacheSize = STATEMENT_CACHE_SIZE,
+  ) {}
 
   /**
    * Counts one run of `sql`; true when it is worth preparing: seen before, plannable, not too long.
    * 0 in the map marks SQL that is never worth it.
    */
   note(sql: string): boolean {
+    if (this.cacheSize === 0) return false;
     const n = this.seen.get(sql);
     if (n === undefined) {
       if (this.seen.size >= this.max) this.seen.delete(this.seen.keys().next().value as string);
