@@ -10,7 +10,7 @@ describe('SQLite never blocks the event loop', () => {
   });
   afterAll(() => t.close());
 
-  it('answers /healthz within 50 ms while a ~2 s query runs', async () => {
+  it('answers /healthz while a ~2 s query runs, each check far quicker than the query', async () => {
     const slowSql =
       'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 10000000) SELECT count(*) AS n FROM c';
     const started = performance.now();
@@ -35,7 +35,9 @@ describe('SQLite never blocks the event loop', () => {
     // The health checks happened while the slow statement was still running.
     expect(slowDoneAt).toBeGreaterThan(checkedAt);
     expect(slowDoneAt - started).toBeGreaterThan(500);
-    expect(Math.max(...latencies)).toBeLessThan(50);
+    // A blocked event loop would hold every check until the query ends (seconds). The bound is loose on
+    // purpose: this machine is shared, and the property is "not blocked", not a latency target.
+    expect(Math.max(...latencies)).toBeLessThan(Math.min(250, (slowDoneAt - started) / 4));
   });
 
   it('stops a statement past its timeout with STATEMENT_TIMEOUT and keeps serving', async () => {
