@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIN_WIRE_ROWS, rowsJsonOf } from '../../src/backend/rows-json.js';
 import { SqliteBackend } from '../../src/backend/sqlite/sqlite-backend.js';
 import type { SqliteConnection } from '../../src/backend/sqlite/sqlite-connection.js';
 import type { ParamValue } from '../../src/backend/types.js';
@@ -260,6 +261,81 @@ describe('sqlite connection', () => {
     const param = await failure(conn.execute({ sql: 'SELECT ?', params: [dbl(Number.NaN)] }, OPTS));
     expect(param.code).toBe('PARAM_INVALID');
     expect(param.details).toEqual({ backend: 'db' });
+  });
+
+  it('rows built as JSON text in the worker equal the rows of the object path, type by type, both row modes', async () => {
+    const name = `w_${++seq}`;
+    await conn.execute(
+      {
+        sql: `CREATE TABLE ${name} (id INTEGER PRIMARY KEY, big INTEGER, r REAL, t TEXT, b BLOB, j JSON,
+          d DATETIME, dec DECIMAL_TEXT, flag BOOLEAN, n TEXT)`,
+        params: [],
+      },
+      OPTS,
+    );
+    await conn.execute(
+      {
+        sql: `WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 40)
+          INSERT INTO ${name} SELECT x, 9223372036854775807 - x, x / 3.0, 'q"\\u' || x || char(10) || 'é😀',
+            randomblob(4), '{"a":[' || x || ',true,null],"s":"x\\"y"}', '2024-01-02 03:04:05.123456',
+            '12345678901234567890.' || x, x % 2, NULL FROM g`,
+        params: [],
+      },
+      OPTS,
+    );
+    for (const rowMode of ['object', 'array'] as const) {
+      const opts = { ...OPTS, rowMode };
+      const sql = `SELECT * FROM ${name} ORDER BY id`;
+      const small = await conn.execute({ sql: `${sql} LIMIT ${MIN_WIRE_ROWS - 1}`, params: [] }, opts);
+      expect(rowsJsonOf(small)).toBeUndefined(); // crossed as objects
+      const all = await conn.execute({ sql, params: [] }, opts);
+      const text = rowsJsonOf(all);
+      expect(text).toBeDefined(); // crossed as JSON text
+      expect(all.rowCount).toBe(40);
+      const parsed = JSON.parse(text as string);
+      expect(parsed.slice(0, MIN_WIRE_ROWS - 1)).toEqual(small.rows);
+      expect(all.rows).toEqual(parsed);
+      expect(all.columns).toEqual(small.columns);
+      const first = (rowMode === 'array' ? parsed[0] : Object.values(parsed[0])) as unknown[];
+      expect(first).toEqual([
+        '1',
+        '9223372036854775806',
+        1 / 3,
+        'q"\\u1\né😀',
+        expect.any(String),
+        { a: [1, true, null], s: 'x"y' },
+        '2024-01-02T03:04:05.123456',
+        '12345678901234567890.1',
+        true,
+        null,
+      ]);
+    }
+  });
+
+  it('duplicate column names: the last value wins, in the text as in an object', async () => {
+    const sql = `WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 40)
+      SELECT x AS a, x * 10 AS a FROM g`;
+    const res = await conn.execute({ sql, params: [] }, OPTS);
+    expect(res.rowCount).toBe(40);
+    expect(res.rows[39]).toEqual({ a: '400' });
+    const text = rowsJsonOf(res);
+    if (text !== undefined) expect(text).not.toMatch(/"a":\d+,"a"/);
+    const arr = await conn.execute({ sql, params: [] }, { ...OPTS, rowMode: 'array' });
+    expect(arr.rows[39]).toEqual(['40', '400']);
+  });
+
+  it('maxRows and maxResponseBytes stop a result read as text', async () => {
+    const sql = `WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 100000)
+      SELECT x, 'some text of a row' AS t FROM g`;
+    const rows = await failure(conn.execute({ sql, params: [] }, { ...OPTS, maxRows: 50 }));
+    expect(rows.code).toBe('RESULT_TOO_LARGE');
+    const bytes = await failure(conn.execute({ sql, params: [] }, { ...OPTS, maxResponseBytes: 4096 }));
+    expect(bytes.code).toBe('RESULT_TOO_LARGE');
+    const fits = await conn.execute(
+      { sql: `${sql} LIMIT 100`, params: [] },
+      { ...OPTS, maxResponseBytes: 8192 },
+    );
+    expect(fits.rowCount).toBe(100);
   });
 
   it('executeMany with no sets runs nothing', async () => {
