@@ -48,6 +48,19 @@ export function stringifyQueryResult(r: QueryResult): string {
   return `{"columns":${JSON.stringify(pickColumns(r.columns))},"rows":${rowsJson},${tail.slice(1)}`;
 }
 
+/** Past this many characters a result body is handed to Fastify as UTF-8 bytes (see asPayload). */
+const BUFFER_PAYLOAD_CHARS = 64 * 1024;
+
+/**
+ * A large body as one Buffer: Fastify measures a string payload with Buffer.byteLength (a pass over the
+ * whole text, which first flattens the concatenation it was built from) and the socket then encodes it in
+ * a second pass; Buffer.from does both in one, and the length of a Buffer is known. Results are where bodies
+ * get large (a 10,000-row result is megabytes); small ones stay strings.
+ */
+function asPayload(json: string): string {
+  return json.length > BUFFER_PAYLOAD_CHARS ? (Buffer.from(json) as unknown as string) : json;
+}
+
 /**
  * Response serializers, compiled once per schema object. Fastify compiles every response schema of every
  * route at start-up; most routes declare the same ErrorBody schema for a dozen statuses, so the default
@@ -85,8 +98,8 @@ export function createSerializerCompiler(): (route: { schema: unknown }) => Seri
   };
   return ({ schema }) => {
     const id = (schema as { $id?: unknown }).$id;
-    if (id === 'QueryResult') return stringifyQueryResult as Serializer;
-    if (id === 'BatchResult') return stringifyBatch;
+    if (id === 'QueryResult') return (data) => asPayload(stringifyQueryResult(data as QueryResult));
+    if (id === 'BatchResult') return (data) => asPayload(stringifyBatch(data));
     return compiled(schema as object);
   };
 }

@@ -132,6 +132,24 @@ describe('response serializer compiler', () => {
     expect(out.results[0].error.position).toBe(12);
   });
 
+  it('hands a large result to Fastify as its UTF-8 bytes, a small one as text', () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ id: i, s: `é😀 "row" ${i}` }));
+    const big: QueryResult = {
+      columns: [],
+      rows,
+      rowCount: rows.length,
+      affectedRows: 0,
+      lastInsertId: null,
+      command: 'SELECT',
+      durationMs: 1,
+    };
+    const out = compile({ schema: QueryResultSchema })(big) as unknown;
+    expect(Buffer.isBuffer(out)).toBe(true);
+    expect((out as Buffer).toString('utf8')).toBe(stringifyQueryResult(big));
+    const small = { ...big, rows: rows.slice(0, 2), rowCount: 2 };
+    expect(compile({ schema: QueryResultSchema })(small)).toBe(stringifyQueryResult(small));
+  });
+
   it('compiles a schema once, however many routes and statuses declare it', () => {
     const a = compile({ schema: ErrorBodySchema });
     const b = compile({ schema: ErrorBodySchema });
