@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import backendsPlugin from './plugins/backends.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
 import jsonBodyPlugin from './plugins/json-body.js';
+import { lazyChildLoggerFactory } from './plugins/lazy-child-logger.js';
 import { lazyValidatorFactory } from './plugins/lazy-validator.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
@@ -72,6 +73,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       requestTimeout: config.server.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.server.headersTimeoutMs / 4)),
     },
+    // Per-request child loggers made on first use (see lazy-child-logger.ts).
+    childLoggerFactory: lazyChildLoggerFactory,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Keep the raw JSON parser strict: no __proto__ / constructor.prototype pollution.
