@@ -102,6 +102,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   // On the root instance, so /readyz (in a child context) sees what the CLI sets on SIGTERM.
   app.decorate('draining', false);
+  // First: connecting starts when the backends are created (a SQLite worker boots, a server handshakes),
+  // so it overlaps the registration of everything below (cold start).
+  await app.register(backendsPlugin, { config });
   await app.register(errorHandlerPlugin);
   // Before every route: swagger collects routes as they are added, metrics hooks see every request.
   await app.register(openapiPlugin);
@@ -110,7 +113,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(securityHeadersPlugin, { config });
   await app.register(principalPlugin, { config });
   await app.register(rateLimitPlugin, { config });
-  await app.register(backendsPlugin, { config });
   // After backends: onClose runs in reverse order, so sessions roll back before the pools close.
   await app.register(sessionsPlugin, { config });
   await app.register(healthRoute);
