@@ -62,7 +62,7 @@ export class BenchContext {
   }
 
   /** One wrk run against the gateway, with the gateway's CPU use and machine saturation around it. */
-  async gatewayRun(gw, { body, connections, durationS = this.opts.durationS, path, threads }) {
+  async gatewayRun(gw, { body, connections, durationS = this.opts.durationS, path, threads, idBase }) {
     const cpu0 = gw.cpuSeconds();
     const m0 = machineCpu();
     const r = await httpLoad({
@@ -72,6 +72,7 @@ export class BenchContext {
       connections,
       threads,
       durationS,
+      idBase,
       tmpDir: this.runDir,
     });
     const cpuS = gw.cpuSeconds() - cpu0;

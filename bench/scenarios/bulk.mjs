@@ -74,13 +74,20 @@ export async function run(ctx) {
       const rawRun = () =>
         ctx.rawRun({ mode: 'bulk', driver: b.driver, url: b.url, file: b.file, rows, chunk: 1000 });
       // One INSERT per call, 16 connections, timed (wrk cannot stop at an exact count): rows/s.
+      // Each run numbers its rows from its own base: an INSERT still in flight when the previous run's
+      // load stopped may land after the reset (its client is gone, the statement is not), and must not
+      // collide with this run's ids.
+      let runNo = 0;
       const executeRun = async () => {
         await reset(b);
-        const r = await ctx.gatewayRun(gw, { body: template, connections: 16 });
+        runNo += 1;
+        const r = await ctx.gatewayRun(gw, { body: template, connections: 16, idBase: runNo * 10_000_000 });
         const n = await countRows(b);
         const errors = Object.values(r.errors).reduce((a, e) => a + e, 0);
         if (errors > 0 || n < r.requests) {
-          throw new Error(`/v1/execute inserts: ${errors} errors, ${n} rows for ${r.requests} responses`);
+          throw new Error(
+            `/v1/execute inserts: ${errors} errors ${JSON.stringify(r.errors)}, ${n} rows for ${r.requests} responses`,
+          );
         }
         return { ...r, rowsPerS: r.rps };
       };
