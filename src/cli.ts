@@ -57,7 +57,8 @@ async function serve(config: Config): Promise<void> {
     app.draining = true;
     await app.close();
   });
-  await app.listen({ host, port });
+  // A large backlog: a burst of new connections (1,000 clients at once) overflowed the default 511.
+  await app.listen({ host, port, backlog: config.server.backlog });
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -164,6 +164,14 @@ export const ConfigSchema = Type.Object(
           description: 'A client must send all request headers within this (slow-loris guard).',
         }),
         keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 72_000 }),
+        backlog: Type.Integer({
+          minimum: 1,
+          maximum: 65_535,
+          default: 4096,
+          description:
+            'Connections the OS queues before the server accepts them (listen backlog, capped by the ' +
+            'kernel: net.core.somaxconn on Linux).',
+        }),
         cors: Type.Optional(
           Type.Object(
             {
