@@ -23,8 +23,6 @@ const EC_BY_CURVE: Record<string, string> = {
   secp521r1: 'ES512',
 };
 
-export { TokenRejected };
-
 /** The algorithms a public key can verify; a token naming any other is refused before any crypto. */
 function algorithmsForKey(key: KeyObject): string[] {
   switch (key.asymmetricKeyType) {

@@ -46,6 +46,9 @@ declare module 'fastify' {
 /** Seconds; from sub-millisecond SQLite reads to statements that hit the 30 s default timeout. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** Label-set handles of the query histogram kept at most (backend × raw command). */
+const MAX_CACHED_COMMANDS = 256;
+
 /** Command labels stay a small set: anything unusual is counted as OTHER. */
 function commandLabel(command: string): string {
   const c = command.trim().toUpperCase();
@@ -165,8 +168,10 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     (c) => c.rejectedTotal,
   );
 
-  // prom-client hashes the label values on every call; a labelled child per label set hashes them once.
-  // The sets are small (backends × commands, route patterns × methods × statuses).
+  // prom-client builds and checks the label set on every call; a labelled child per label set skips that.
+  // The sets are small (backends × commands, route patterns × methods × statuses). The query cache is keyed
+  // by the raw command (commandLabel is a regex) and stops growing at MAX_CACHED_COMMANDS, past which
+  // unusual commands go the uncached way.
   const queryChildren = new Map<string, { observe(v: number): void }>();
   const rowChildren = new Map<string, { inc(v: number): void }>();
   const metrics: GatewayMetrics = {
@@ -176,7 +181,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
       let child = queryChildren.get(key);
       if (!child) {
         child = queryDuration.labels({ backend, command: commandLabel(command) });
-        queryChildren.set(key, child);
+        if (queryChildren.size < MAX_CACHED_COMMANDS) queryChildren.set(key, child);
       }
       child.observe(seconds);
     },

@@ -65,7 +65,8 @@ function asPayload(json: string): string {
  * Response serializers, compiled once per schema object. Fastify compiles every response schema of every
  * route at start-up; most routes declare the same ErrorBody schema for a dozen statuses, so the default
  * compiler built hundreds of identical serializers, the largest part of the cold start. Here each distinct
- * schema is compiled once, on its first use, and shared by every route and status that declares it. QueryResult and BatchResult go through the native JSON.stringify (see above).
+ * schema is compiled once, on its first use, and shared by every route and status that declares it.
+ * QueryResult and BatchResult go through the native JSON.stringify (see above).
  */
 export function createSerializerCompiler(): (route: { schema: unknown }) => Serializer {
   const cache = new WeakMap<object, Serializer>();
