@@ -19,7 +19,7 @@
  * break the bundle silently.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,8 @@ if (problems.length > 0) {
   process.stderr.write(`bundle:\n  ${problems.join('\n  ')}\n`);
   process.exit(1);
 }
+// package.json's "bin" points here: without the run bit `npx sqlgate` fails with Permission denied.
+chmodSync(join(outdir, 'cli.js'), 0o755);
 
 // The bundle must at least load and run: a module-level failure (a require() esbuild could not resolve, a
 // file read at import time) would otherwise show only when someone starts the server.
