@@ -47,7 +47,8 @@ export class Authenticator {
 
   /** With `auth.jwt` configured, `jwt` must be its verifier (`create` makes it). */
   constructor(auth: NonNullable<Config['auth']>, jwt?: JwtVerifier) {
-    if (auth.jwt && !jwt) throw new Error('auth.jwt is configured: build the Authenticator with create()');
+    if (auth.jwt && !jwt)
+      throw new SqlgateError('INTERNAL', 'auth.jwt is configured: build the Authenticator with create()');
     this.keys = new ApiKeyStore(auth.apiKeys);
     this.jwt = jwt;
   }

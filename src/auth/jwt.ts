@@ -7,7 +7,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
-import type { Config } from '../config.js';
+import { type Config, ConfigError } from '../config.js';
 import type { Principal } from './principal.js';
 import { principalLimits } from './scopes.js';
 import { TokenRejected } from './token-rejected.js';
@@ -32,14 +32,23 @@ function algorithmsForKey(key: KeyObject): string[] {
       return RSA.filter((a) => a.startsWith('PS'));
     case 'ec': {
       const alg = EC_BY_CURVE[key.asymmetricKeyDetails?.namedCurve ?? ''];
-      if (!alg) throw new Error('auth.jwt.publicKey: unsupported EC curve');
+      if (!alg) throw new ConfigError(['/auth/jwt/publicKey: unsupported EC curve']);
       return [alg];
     }
     case 'ed25519':
     case 'ed448':
       return ['EdDSA'];
     default:
-      throw new Error(`auth.jwt.publicKey: unsupported key type ${key.asymmetricKeyType}`);
+      throw new ConfigError([`/auth/jwt/publicKey: unsupported key type ${key.asymmetricKeyType}`]);
+  }
+}
+
+/** `read()`, or a ConfigError naming the setting when it throws (the CLI lists it and exits 78). */
+function parseOr<T>(problem: string, read: () => T): T {
+  try {
+    return read();
+  } catch {
+    throw new ConfigError([problem]);
   }
 }
 
@@ -52,14 +61,20 @@ function keyMaterial(cfg: JwtConfig): {
     return { key: new TextEncoder().encode(cfg.secret), algorithms: cfg.algorithms ?? HMAC };
   }
   if (cfg.publicKey !== undefined) {
-    const key = createPublicKey(cfg.publicKey);
+    const key = parseOr('/auth/jwt/publicKey: not a PEM public key', () =>
+      createPublicKey(cfg.publicKey as string),
+    );
     const usable = algorithmsForKey(key);
     const algorithms = (cfg.algorithms ?? usable).filter((a) => usable.includes(a));
-    if (algorithms.length === 0) throw new Error('auth.jwt.algorithms: none of them fits the public key');
+    if (algorithms.length === 0)
+      throw new ConfigError(['/auth/jwt/algorithms: none of them fits the public key']);
     return { key, algorithms };
   }
   if (cfg.jwksFile !== undefined) {
-    const jwks = JSON.parse(readFileSync(cfg.jwksFile, 'utf8'));
+    const file = cfg.jwksFile;
+    const jwks = parseOr(`/auth/jwt/jwksFile: ${file} cannot be read as a JSON key set`, () =>
+      JSON.parse(readFileSync(file, 'utf8')),
+    );
     return { key: createLocalJWKSet(jwks), algorithms: cfg.algorithms ?? ASYMMETRIC };
   }
   if (cfg.jwksUrl !== undefined) {
@@ -72,7 +87,7 @@ function keyMaterial(cfg: JwtConfig): {
       algorithms: cfg.algorithms ?? ASYMMETRIC,
     };
   }
-  throw new Error('auth.jwt: no key configured');
+  throw new ConfigError(['/auth/jwt: no key configured']);
 }
 
 function isStringList(v: unknown): v is string[] {

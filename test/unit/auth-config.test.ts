@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiKeyStore, hashApiKey } from '../../src/auth/api-keys.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { inScope } from '../../src/auth/scopes.js';
-import { type ConfigError, isAuthConfigured, loadConfig } from '../../src/config.js';
+import { ConfigError, isAuthConfigured, loadConfig } from '../../src/config.js';
 import { exceedsDepth } from '../../src/plugins/json-body.js';
 
 const backends = { db: { driver: 'sqlite', database: ':memory:' } };
@@ -42,6 +42,24 @@ describe('auth configuration checks', () => {
     expect(problems({ apiKeys: [k, k] }).join()).toMatch(/unique/);
     expect(problems({ apiKeys: [{ name: 'b' }] }).join()).toMatch(/exactly one of "key" or "sha256"/);
   });
+  it('a key that passes the schema but cannot be used is a ConfigError naming the setting', async () => {
+    const { JwtVerifier } = await import('../../src/auth/jwt.js');
+    const bad = (extra: Record<string, unknown>): string[] => {
+      try {
+        new JwtVerifier({ ...jwt, ...extra } as never);
+        return [];
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(bad({ publicKey: 'not a pem' })).toEqual(['/auth/jwt/publicKey: not a PEM public key']);
+    expect(bad({ jwksFile: '/nonexistent/jwks.json' })).toEqual([
+      '/auth/jwt/jwksFile: /nonexistent/jwks.json cannot be read as a JSON key set',
+    ]);
+    expect(bad({})).toEqual(['/auth/jwt: no key configured']);
+  });
+
   it('headersTimeoutMs may not exceed requestTimeoutMs', () => {
     expect(
       problems(undefined, { server: { headersTimeoutMs: 10_000, requestTimeoutMs: 5000 } }).join(),
