@@ -64,6 +64,7 @@ function attacks(driver: Driver): Attack[] {
         { name: 'CREATE TEMP TABLE', steps: ['CREATE TEMP TABLE tmp_x (a)'] },
         { name: 'PRAGMA user_version write', steps: ['PRAGMA user_version = 42'] },
         { name: 'PRAGMA journal_mode change', steps: ['PRAGMA journal_mode = DELETE'] },
+        { name: 'load_extension', steps: ["SELECT load_extension('/usr/lib/x86_64-linux-gnu/libm.so.6')"] },
       ];
     case 'postgres':
       return [
@@ -118,6 +119,7 @@ function attacks(driver: Driver): Attack[] {
         { name: 'pg_notify', steps: ["SELECT pg_notify('sqlgate_ro', 'evil')"] },
         { name: 'NOTIFY', steps: ['NOTIFY sqlgate_ro'] },
         { name: 'LOAD a library', steps: ["LOAD 'plpgsql'"] },
+        { name: 'SELECT FOR UPDATE (row locks)', steps: ['SELECT id FROM $T FOR UPDATE'] },
         {
           name: 'CREATE TEMP TABLE after SET READ WRITE',
           steps: ['SET TRANSACTION READ WRITE', 'CREATE TEMP TABLE tmp_y (a int)'],
@@ -138,6 +140,8 @@ function attacks(driver: Driver): Attack[] {
         { name: 'SELECT INTO OUTFILE', steps: ["SELECT 1 INTO OUTFILE '$F'"] },
         { name: 'LOAD DATA LOCAL', steps: ["LOAD DATA LOCAL INFILE '/etc/hostname' INTO TABLE $T"] },
         { name: 'CREATE DATABASE', steps: ['CREATE DATABASE $T_db'] },
+        { name: 'CREATE TEMPORARY TABLE', steps: ['CREATE TEMPORARY TABLE $T_tmp (a int)'] },
+        { name: 'SELECT nextval of a sequence', steps: ['CREATE SEQUENCE $T_sq', 'SELECT NEXTVAL($T_sq)'] },
         {
           name: 'multi-statement with implicit commit',
           steps: ['START TRANSACTION', 'CREATE TABLE $T_x (a int)'],
