@@ -62,6 +62,9 @@ function attacks(driver: Driver): Attack[] {
         { name: 'data-modifying CTE', steps: ['WITH x AS (SELECT 1) DELETE FROM $T'] },
         { name: 'REPLACE', steps: ['REPLACE INTO $T (id, v) VALUES (1, 5)'] },
         { name: 'CREATE TEMP TABLE', steps: ['CREATE TEMP TABLE tmp_x (a)'] },
+        { name: 'PRAGMA user_version write', steps: ['PRAGMA user_version = 42'] },
+        { name: 'PRAGMA journal_mode change', steps: ['PRAGMA journal_mode = DELETE'] },
+        { name: 'load_extension', steps: ["SELECT load_extension('/usr/lib/x86_64-linux-gnu/libm.so.6')"] },
       ];
     case 'postgres':
       return [
@@ -95,6 +98,32 @@ function attacks(driver: Driver): Attack[] {
         },
         { name: 'SET ROLE then write', steps: ['SET ROLE NONE', 'DELETE FROM $T'] },
         { name: 'CREATE TEMP TABLE', steps: ['CREATE TEMP TABLE tmp_x (a int)'] },
+        // Large objects are not tables: READ ONLY and SELECT-only grants let these through on their own.
+        { name: 'lo_from_bytea', steps: ["SELECT lo_from_bytea(0, 'evil')"] },
+        { name: 'lo_create', steps: ['SELECT lo_create(0)'] },
+        { name: 'lo_creat', steps: ['SELECT lo_creat(-1)'] },
+        { name: 'lo_put on an object the reader owns', steps: ["SELECT lo_put($L, 0, 'evil')"] },
+        { name: 'lo_unlink of an object the reader owns', steps: ['SELECT lo_unlink($L)'] },
+        { name: 'lo_truncate', steps: ['SELECT lo_truncate(lo_open($L, 131072), 0)'] },
+        { name: 'lowrite', steps: ["SELECT lowrite(lo_open($L, 131072), 'evil')"] },
+        { name: 'lo_import', steps: ["SELECT lo_import('/etc/hostname')"] },
+        { name: 'lo_export', steps: ["SELECT lo_export($L, '$F')"] },
+        {
+          name: 'lo_from_bytea through dynamic SQL in a DO block',
+          steps: ["DO $$ BEGIN EXECUTE 'SELECT lo_' || 'from_bytea(0, ''evil'')'; END $$"],
+        },
+        {
+          name: 'DO block that writes a large object and commits',
+          steps: ["DO $$ BEGIN EXECUTE 'SELECT lo_' || 'from_bytea(0, ''x'')'; COMMIT; END $$"],
+        },
+        { name: 'pg_notify', steps: ["SELECT pg_notify('sqlgate_ro', 'evil')"] },
+        { name: 'NOTIFY', steps: ['NOTIFY sqlgate_ro'] },
+        { name: 'LOAD a library', steps: ["LOAD 'plpgsql'"] },
+        { name: 'SELECT FOR UPDATE (row locks)', steps: ['SELECT id FROM $T FOR UPDATE'] },
+        {
+          name: 'CREATE TEMP TABLE after SET READ WRITE',
+          steps: ['SET TRANSACTION READ WRITE', 'CREATE TEMP TABLE tmp_y (a int)'],
+        },
       ];
     case 'mysql':
       return [
@@ -111,6 +140,8 @@ function attacks(driver: Driver): Attack[] {
         { name: 'SELECT INTO OUTFILE', steps: ["SELECT 1 INTO OUTFILE '$F'"] },
         { name: 'LOAD DATA LOCAL', steps: ["LOAD DATA LOCAL INFILE '/etc/hostname' INTO TABLE $T"] },
         { name: 'CREATE DATABASE', steps: ['CREATE DATABASE $T_db'] },
+        { name: 'CREATE TEMPORARY TABLE', steps: ['CREATE TEMPORARY TABLE $T_tmp (a int)'] },
+        { name: 'SELECT nextval of a sequence', steps: ['CREATE SEQUENCE $T_sq', 'SELECT NEXTVAL($T_sq)'] },
         {
           name: 'multi-statement with implicit commit',
           steps: ['START TRANSACTION', 'CREATE TABLE $T_x (a int)'],
@@ -236,6 +267,8 @@ describe.each(modes)('read-only principal: $mode.label', ({ driver, skip, mode }
   const seq = `${table}_seq`;
   let fileDir = '';
   let fileSeq = 0;
+  /** A large object owned by the read-only login (PostgreSQL): what lo_put / lo_unlink aim at. */
+  let loOid = 0;
   let available: Set<PathName>;
 
   const adminExec = async (sql: string) => {
@@ -251,6 +284,8 @@ describe.each(modes)('read-only principal: $mode.label', ({ driver, skip, mode }
     parts.push((await adminExec(`SELECT id, v FROM ${table} ORDER BY id`)).rows);
     if (driver === 'sqlite') {
       parts.push((await adminExec('SELECT type, name, sql FROM sqlite_schema ORDER BY name')).rows);
+      parts.push((await adminExec('PRAGMA user_version')).rows);
+      parts.push((await adminExec('PRAGMA journal_mode')).rows);
     } else if (driver === 'postgres') {
       parts.push(
         (
@@ -260,6 +295,16 @@ describe.each(modes)('read-only principal: $mode.label', ({ driver, skip, mode }
         ).rows,
       );
       parts.push((await adminExec(`SELECT last_value, is_called FROM ${seq}`)).rows);
+      // Every large object of the database, with its owner and content.
+      parts.push(
+        (
+          await adminExec(
+            'SELECT m.oid::text AS oid, m.lomowner::regrole::text AS owner, ' +
+              "(SELECT md5(string_agg(encode(p.data, 'hex'), '' ORDER BY p.pageno)) FROM pg_largeobject p " +
+              'WHERE p.loid = m.oid) AS content FROM pg_largeobject_metadata m ORDER BY m.oid',
+          )
+        ).rows,
+      );
       parts.push(
         (
           await adminExec(
@@ -306,6 +351,9 @@ describe.each(modes)('read-only principal: $mode.label', ({ driver, skip, mode }
       await adminExec(`ALTER SEQUENCE ${seq} OWNER TO ${PG_APP_ROLE}`);
       await adminExec(`GRANT SELECT ON ${table} TO ${PG_RO_ROLE}`);
       await adminExec(`GRANT SELECT ON ${seq} TO ${PG_RO_ROLE}`);
+      loOid = Number((await adminExec("SELECT lo_from_bytea(0, 'original')::text AS oid")).rows[0].oid);
+      const owner = mode.label.includes('readOnlyUrl') ? PG_RO_ROLE : PG_APP_ROLE;
+      await adminExec(`ALTER LARGE OBJECT ${loOid} OWNER TO ${owner}`);
     } else if (driver === 'mysql') {
       admin = await adminApp(myTb.backendDoc());
       await adminExec(`CREATE USER IF NOT EXISTS '${MY_RO_USER}'@'127.0.0.1' IDENTIFIED BY ''`);
@@ -351,7 +399,9 @@ describe.each(modes)('read-only principal: $mode.label', ({ driver, skip, mode }
     if (t) {
       for (const sql of [
         `DROP TABLE IF EXISTS ${table}`,
-        ...(driver === 'postgres' ? [`DROP SEQUENCE IF EXISTS ${seq}`] : []),
+        ...(driver === 'postgres'
+          ? [`DROP SEQUENCE IF EXISTS ${seq}`, ...(loOid ? [`SELECT lo_unlink(${loOid})`] : [])]
+          : []),
       ]) {
         await (admin ?? t).post('/v1/execute', { sql }, admin ? {} : auth(WRITER));
       }
@@ -382,13 +432,14 @@ describe.each(modes)('read-only principal: $mode.label', ({ driver, skip, mode }
   it.each(cases)(
     '$path: $attack.name fails with a coded error and changes nothing',
     async ({ attack, path }) => {
-      if (!available.has(path)) {
-        console.warn(`[skip] ${path} is not in this build yet`);
-        return;
-      }
+      expect(available.has(path), `the ${path} route answered 404: it must exist`).toBe(true);
       const file = join(fileDir, `${table}_evil_${++fileSeq}.db`);
       const steps = attack.steps.map((s) =>
-        s.replaceAll('$T', table).replaceAll('$S', seq).replaceAll('$F', file),
+        s
+          .replaceAll('$T', table)
+          .replaceAll('$S', seq)
+          .replaceAll('$F', file)
+          .replaceAll('$L', String(loOid)),
       );
       const before = await snapshot();
       const codes: string[] = [];
@@ -430,7 +481,7 @@ describe.each(modes)('read-only principal: $mode.label', ({ driver, skip, mode }
   );
 
   it('begin:false sessions need a connection that refuses writes by itself', async () => {
-    if (!available.has('session begin:false')) return;
+    expect(available.has('session begin:false'), 'the sessions route must exist').toBe(true);
     const res = await t.post('/v1/sessions', { begin: false }, auth(READER));
     if (mode.label.includes('non-superuser') || mode.writeCodes[0] === 'FORBIDDEN') {
       expect(res.status, JSON.stringify(res.body)).toBe(403);

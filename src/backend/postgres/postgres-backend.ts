@@ -8,6 +8,7 @@ import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { type ClientState, PgConnection, type PgContext } from './postgres-connection.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import { mapPgError } from './postgres-errors.js';
+import { PgReadOnlyConnection } from './postgres-read-only.js';
 import { STATEMENT_CACHE_SIZE, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import { BUILTIN_TYPES, PG_TYPE_LOOKUP_SQL, type PgType, typeFromCatalog } from './postgres-types.js';
 
@@ -293,25 +294,31 @@ export class PostgresBackend implements StorageBackend, PgContext {
    * A pinned connection. For a read-only caller: on the `readOnlyUrl` pool when configured; otherwise the
    * main login wrapped so that every statement runs inside a READ ONLY transaction — refused (FORBIDDEN)
    * when that login is a superuser or may run server programs / write server files, because
-   * `COPY ... TO PROGRAM` and `lo_export` work inside a read-only transaction.
+   * `COPY ... TO PROGRAM` and `lo_export` work inside a read-only transaction. Either way the connection is
+   * a PgReadOnlyConnection, which refuses and detects the writes READ ONLY lets through.
    */
-  async acquire(opts: AcquireOptions = {}): Promise<PgConnection | ReadOnlyGuardConnection> {
+  async acquire(
+    opts: AcquireOptions = {},
+  ): Promise<PgConnection | PgReadOnlyConnection | ReadOnlyGuardConnection> {
     const conn = await this.borrow(opts.readOnly);
     conn.forgetStatements();
     this.pinned.add(conn);
     conn.onEnd = () => this.pinned.delete(conn);
-    if (!opts.readOnly || conn.readOnlyEnforced) return conn;
+    if (!opts.readOnly) return conn;
+    // Large objects and notifications get past READ ONLY and SELECT-only grants alike (postgres-read-only.ts).
+    const checked = new PgReadOnlyConnection(conn, this.name);
+    if (conn.readOnlyEnforced) return checked;
     try {
       this.privileged ??= await this.isPrivileged(conn);
       if (this.privileged) {
         throw new SqlgateError(
           'FORBIDDEN',
           `read-only access to backend "${this.name}" needs a readOnlyUrl: its login can act outside the ` +
-            'database (superuser, pg_execute_server_program or pg_write_server_files)',
+            'database (superuser, pg_execute_server_program, pg_write_server_files, or EXECUTE on lo_import/lo_export)',
           { backend: this.name },
         );
       }
-      return new ReadOnlyGuardConnection(conn);
+      return new ReadOnlyGuardConnection(checked);
     } catch (err) {
       await conn.release();
       throw err;
@@ -324,7 +331,9 @@ export class PostgresBackend implements StorageBackend, PgContext {
         sql:
           'SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)' +
           " OR pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER')" +
-          " OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER')",
+          " OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER')" +
+          " OR has_function_privilege('lo_export(oid, text)', 'EXECUTE')" +
+          " OR has_function_privilege('lo_import(text)', 'EXECUTE')",
         params: [],
       },
       OPS_OPTIONS,
