@@ -56,7 +56,7 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  */
 function rejectLoneSurrogates(value: unknown): void {
   if (typeof value === 'string') {
-    if (!value.isWellFormed()) throw loneSurrogate();
+    if (!wellFormed(value)) throw loneSurrogate();
     return;
   }
   if (value === null || typeof value !== 'object') return;
@@ -65,10 +65,13 @@ function rejectLoneSurrogates(value: unknown): void {
     return;
   }
   for (const [k, v] of Object.entries(value)) {
-    if (!k.isWellFormed()) throw loneSurrogate();
+    if (!wellFormed(k)) throw loneSurrogate();
     rejectLoneSurrogates(v);
   }
 }
+
+/** `String.prototype.isWellFormed` (Node 20; newer than the compiler's lib setting). */
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 function loneSurrogate(): SqlgateError {
   return new SqlgateError(
