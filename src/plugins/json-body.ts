@@ -47,6 +47,42 @@ function rejectPoisonedKeys(value: unknown): void {
   }
 }
 
+/** A `\uD800`-`\uDFFF` escape: the only way a lone surrogate can get into a body that is valid UTF-8. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Throws when a string (value or key) holds a lone UTF-16 surrogate. Such a string has no UTF-8 form:
+ * every driver would send U+FFFD in its place, silently changing the SQL or the value.
+ */
+function rejectLoneSurrogates(value: unknown): void {
+  if (typeof value === 'string') {
+    if (!wellFormed(value)) throw loneSurrogate();
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const v of value) rejectLoneSurrogates(v);
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (!wellFormed(k)) throw loneSurrogate();
+    rejectLoneSurrogates(v);
+  }
+}
+
+/** `String.prototype.isWellFormed` (Node 20; newer than the compiler's lib setting). */
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function loneSurrogate(): SqlgateError {
+  return new SqlgateError(
+    'BAD_REQUEST',
+    'the request body holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its pair), which has ' +
+      'no UTF-8 form; send well-formed Unicode (binary data as {"$type": "BLOB", "base64": ...})',
+  );
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function poisoned(): SqlgateError {
   return new SqlgateError(
     'BAD_REQUEST',
@@ -56,13 +92,22 @@ function poisoned(): SqlgateError {
 
 /**
  * Replaces Fastify's JSON body parser with one that also enforces `limits.maxJsonDepth` (before parsing)
- * and rejects prototype-poisoning keys, answering 400 BAD_REQUEST without quoting the body (it holds params).
+ * and rejects prototype-poisoning keys, bodies that are not valid UTF-8 and lone surrogates in strings, answering 400 BAD_REQUEST without quoting the body (it holds params).
  * The body size limit (`server.bodyLimit` -> 413) still applies: Fastify counts the bytes before this runs.
  */
 async function jsonBodyPlugin(app: FastifyInstance, opts: { maxDepth: number }): Promise<void> {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = body as string;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    let text: string;
+    try {
+      // Invalid UTF-8 would otherwise become U+FFFD without a word (in SQL, in string params).
+      text = UTF8.decode(body as Buffer);
+    } catch {
+      return done(
+        new SqlgateError('BAD_REQUEST', 'the request body is not valid UTF-8 (JSON must be UTF-8 encoded)'),
+        undefined,
+      );
+    }
     if (text.length === 0)
       return done(new SqlgateError('BAD_REQUEST', 'the request body is empty'), undefined);
     if (exceedsDepth(text, opts.maxDepth)) {
@@ -80,6 +125,7 @@ async function jsonBodyPlugin(app: FastifyInstance, opts: { maxDepth: number }):
     if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
       try {
         rejectPoisonedKeys(parsed);
+        if (SURROGATE_ESCAPE.test(text)) rejectLoneSurrogates(parsed);
       } catch (err) {
         return done(err as Error, undefined);
       }

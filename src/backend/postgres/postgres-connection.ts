@@ -12,6 +12,7 @@ import { PgStatement, type PgWire, type StatementFailure, type StatementPlan } f
 import type { CachedStatement, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import type { PgType } from './postgres-types.js';
 import { toPgParam } from './postgres-values.js';
+import { MAX_PG_PARAMS } from './postgres-wire.js';
 
 /** What the gateway remembers about one pg client for as long as it lives (kept across pool checkouts). */
 export interface ClientState {
@@ -180,6 +181,15 @@ export class PgConnection implements Connection {
         'UNSUPPORTED_FEATURE',
         'COPY FROM STDIN needs a data stream the HTTP API does not have; use INSERT with a batch (paramSets)',
         { backend: this.ctx.name },
+      );
+    }
+    const tooMany = paramSets.findIndex((set) => set.length > MAX_PG_PARAMS);
+    if (tooMany >= 0) {
+      throw new SqlgateError(
+        'PARAM_INVALID',
+        `${paramSets[tooMany]?.length} parameters are more than PostgreSQL takes in one statement ` +
+          `(${MAX_PG_PARAMS}); send the rows in several statements or as one array parameter`,
+        { backend: this.ctx.name, ...(many ? { statementIndex: tooMany } : {}) },
       );
     }
     const values = paramSets.map((set) => set.map(toPgParam));

@@ -155,19 +155,30 @@ export class PgStatement {
     // maxRows + 1: exactly maxRows rows must not look like "more than maxRows".
     const limit = maxRows > 0 && maxRows < 0x7fffffff ? maxRows + 1 : 0;
     const name = this.plan.name ?? '';
-    const w = new WireWriter(Math.min(1 << 20, 64 + sql.length * 3 + paramSets.length * 64));
-    for (const old of this.plan.close ?? []) w.closeStatement(old);
-    if (!this.plan.prepared) {
-      w.parse(name, sql);
-      w.describeStatement(name);
+    let bytes: Buffer;
+    try {
+      const w = new WireWriter(Math.min(1 << 20, 64 + sql.length * 3 + paramSets.length * 64));
+      for (const old of this.plan.close ?? []) w.closeStatement(old);
+      if (!this.plan.prepared) {
+        w.parse(name, sql);
+        w.describeStatement(name);
+      }
+      for (const values of paramSets) {
+        w.bind(name, values);
+        w.execute(limit);
+      }
+      w.sync();
+      bytes = w.finish();
+    } catch (error) {
+      // Nothing was written: a lone Sync gets the ReadyForQuery pg waits for, so the connection stays in
+      // step with the server and the statement fails with the gateway's own error (INTERNAL).
+      this.failure = { kind: 'decode', error, index: 0 };
+      const w = new WireWriter(8);
+      w.sync();
+      bytes = w.finish();
     }
-    for (const values of paramSets) {
-      w.bind(name, values);
-      w.execute(limit);
-    }
-    w.sync();
     // What pg's own sends do: a socket that is no longer writable fails the query through its error events.
-    if (connection.stream.writable) connection.stream.write(w.finish());
+    if (connection.stream.writable) connection.stream.write(bytes);
     return null;
   }
 

@@ -1,4 +1,12 @@
 /**
+ * Most parameters one statement can have through this driver. The protocol's counts are 16-bit and the
+ * server takes up to 65,535, but pg-protocol reads the ParameterDescription count as a signed Int16 (a
+ * statement with more than 32,767 params crashes its parser), so the gateway stops at 32,767.
+ * @see https://www.postgresql.org/docs/current/protocol-message-formats.html#PROTOCOL-MESSAGE-FORMATS-BIND
+ */
+export const MAX_PG_PARAMS = 32_767;
+
+/**
  * The frontend messages of one extended-protocol round trip, written into a single buffer. pg's own
  * serializer allocates one Buffer per message and the socket queues each as a chunk; a pipelined batch of
  * 10,000 parameter sets made 20,000 of them. Here the whole round trip is one allocation and one write.
@@ -81,7 +89,8 @@ export class WireWriter {
   }
 
   /**
-   * Bind of the unnamed portal to `statement`: strings as text, Buffers as binary (raw bytes), null as NULL;
+   * Bind of the unnamed portal to `statement` (at most MAX_PG_PARAMS values): strings as text, Buffers
+   * as binary (raw bytes), null as NULL;
    * every result column in text format.
    */
   bind(statement: string, values: Array<string | Buffer | null>): void {
