@@ -11,6 +11,7 @@ import principalPlugin from './auth/principal.js';
 import { LOG_SANITIZERS } from './auth/redact.js';
 import type { Config } from './config.js';
 import backendsPlugin from './plugins/backends.js';
+import drainPlugin from './plugins/drain.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
 import jsonBodyPlugin from './plugins/json-body.js';
 import { lazyChildLoggerFactory } from './plugins/lazy-child-logger.js';
@@ -75,6 +76,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     },
     // Per-request child loggers made on first use (see lazy-child-logger.ts).
     childLoggerFactory: lazyChildLoggerFactory,
+    // While shutting down, src/plugins/drain.ts answers with the coded 503 (and Connection: close) instead.
+    return503OnClosing: false,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Keep the raw JSON parser strict: no __proto__ / constructor.prototype pollution.
@@ -107,6 +110,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(backendsPlugin, { config });
   await app.register(errorHandlerPlugin);
   // Before every route: swagger collects routes as they are added, metrics hooks see every request.
+  await app.register(drainPlugin);
   await app.register(openapiPlugin);
   await app.register(metricsPlugin);
   await app.register(jsonBodyPlugin, { maxDepth: config.limits.maxJsonDepth });
