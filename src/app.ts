@@ -18,6 +18,7 @@ import { lazyChildLoggerFactory } from './plugins/lazy-child-logger.js';
 import { lazyValidatorFactory } from './plugins/lazy-validator.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './plugins/protocol-errors.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeadersPlugin from './plugins/security-headers.js';
 import { createSerializerCompiler } from './plugins/serializer-compiler.js';
@@ -69,7 +70,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     requestTimeout: config.server.requestTimeoutMs,
     // Slow clients: all headers within headersTimeoutMs, idle keep-alive sockets closed after keepAliveTimeoutMs.
     keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    // Router and parser failures answer with the coded error body too (src/plugins/protocol-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     http: {
+      maxHeaderSize: config.server.maxHeaderBytes,
       headersTimeout: config.server.headersTimeoutMs,
       requestTimeout: config.server.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.server.headersTimeoutMs / 4)),
