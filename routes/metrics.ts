@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { errorResponses } from './schemas.js';
 
 const EXAMPLE = `# HELP sqlgate_http_requests_total HTTP requests answered, by route pattern, method and status.
 # TYPE sqlgate_http_requests_total counter
@@ -29,6 +30,8 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
         produces: ['text/plain'],
         response: {
           200: Type.String({ description: 'Prometheus text exposition format 0.0.4.', examples: [EXAMPLE] }),
+          // Without credentials (when auth is configured and /metrics is not public), or a bad token.
+          ...errorResponses(401),
         },
       },
     },

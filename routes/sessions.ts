@@ -181,7 +181,7 @@ const SavepointBodySchema = Type.Object(
   },
 );
 
-const SESSION_ERRORS = errorResponses(400, 401, 403, 404, 409, 410, 415, 429, 500, 503, 504);
+const SESSION_ERRORS = errorResponses(400, 401, 403, 404, 409, 410, 413, 415, 429, 500, 503, 504);
 
 /**
  * Interactive sessions: a pinned connection per session, FIFO per session, timeouts, savepoints.

@@ -11,12 +11,14 @@ import principalPlugin from './auth/principal.js';
 import { LOG_SANITIZERS } from './auth/redact.js';
 import type { Config } from './config.js';
 import backendsPlugin from './plugins/backends.js';
+import drainPlugin from './plugins/drain.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
 import jsonBodyPlugin from './plugins/json-body.js';
 import { lazyChildLoggerFactory } from './plugins/lazy-child-logger.js';
 import { lazyValidatorFactory } from './plugins/lazy-validator.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './plugins/protocol-errors.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeadersPlugin from './plugins/security-headers.js';
 import { createSerializerCompiler } from './plugins/serializer-compiler.js';
@@ -68,13 +70,20 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     requestTimeout: config.server.requestTimeoutMs,
     // Slow clients: all headers within headersTimeoutMs, idle keep-alive sockets closed after keepAliveTimeoutMs.
     keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    // Router and parser failures answer with the coded error body too (src/plugins/protocol-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     http: {
+      maxHeaderSize: config.server.maxHeaderBytes,
       headersTimeout: config.server.headersTimeoutMs,
       requestTimeout: config.server.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.server.headersTimeoutMs / 4)),
     },
     // Per-request child loggers made on first use (see lazy-child-logger.ts).
     childLoggerFactory: lazyChildLoggerFactory,
+    // While shutting down, src/plugins/drain.ts answers with the coded 503 (and Connection: close) instead.
+    return503OnClosing: false,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Keep the raw JSON parser strict: no __proto__ / constructor.prototype pollution.
@@ -107,6 +116,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(backendsPlugin, { config });
   await app.register(errorHandlerPlugin);
   // Before every route: swagger collects routes as they are added, metrics hooks see every request.
+  await app.register(drainPlugin);
   await app.register(openapiPlugin);
   await app.register(metricsPlugin);
   await app.register(jsonBodyPlugin, { maxDepth: config.limits.maxJsonDepth });

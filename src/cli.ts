@@ -24,6 +24,9 @@ function readConfig(values: { config?: string; host?: string; port?: string; ins
   });
 }
 
+/** How long a shutdown may take before close-with-grace exits with code 1. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 /** SQLite files in ./data/ for the zero-config start: make the folder so the first run just works. */
 function ensureSqliteDirs(config: Config): void {
   for (const b of Object.values(config.backends)) {
@@ -51,11 +54,18 @@ async function serve(config: Config): Promise<void> {
         : 'no auth configured: listening on loopback only',
     );
   }
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // The drain (src/plugins/drain.ts) closes idle sockets and answers in-flight requests with
+    // Connection: close; a client that still holds a socket open near the deadline is cut off then, so
+    // the sessions and pools still close cleanly before the grace timer would exit with code 1.
+    const cutOff = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS - 2_000);
+    cutOff.unref();
     app.draining = true;
     await app.close();
+    clearTimeout(cutOff);
+    app.log.info('shut down cleanly');
   });
   // A large backlog: a burst of new connections (1,000 clients at once) overflowed the default 511.
   await app.listen({ host, port, backlog: config.server.backlog });

@@ -164,6 +164,13 @@ export const ConfigSchema = Type.Object(
           description: 'A client must send all request headers within this (slow-loris guard).',
         }),
         keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 72_000 }),
+        maxHeaderBytes: Type.Integer({
+          minimum: 8192,
+          maximum: 1024 * 1024,
+          default: 65_536,
+          description:
+            'Largest request header block (Node default 16 KiB, too small for big JWTs); more gets 431 HEADERS_TOO_LARGE.',
+        }),
         backlog: Type.Integer({
           minimum: 1,
           maximum: 65_535,

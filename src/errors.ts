@@ -153,6 +153,18 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'The request body exceeds the configured limit.',
   },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    class: null,
+    retryable: false,
+    description: 'The path exists but not with this method; `Allow` lists the methods it has.',
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    class: null,
+    retryable: false,
+    description: 'The request headers exceed `server.maxHeaderBytes` (an oversized token or cookie).',
+  },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     class: null,

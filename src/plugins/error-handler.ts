@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ERROR_CODES, type ErrorCode, isSqlgateError, SqlgateError, toErrorBody } from '../errors.js';
+import { trackRouteMethods } from './protocol-errors.js';
 
 /** Fastify's own error codes -> ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -66,13 +67,23 @@ export function sendError(err: SqlgateError, request: FastifyRequest, reply: Fas
 
 async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err, request, reply) => sendError(toSqlgateError(err), request, reply));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      new SqlgateError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-      request,
-      reply,
-    ),
-  );
+  const routes = trackRouteMethods(app);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(
+        new SqlgateError(
+          'METHOD_NOT_ALLOWED',
+          `${path} does not take ${request.method}; use ${allowed.join(', ')}`,
+        ),
+        request,
+        reply,
+      );
+    }
+    return sendError(new SqlgateError('NOT_FOUND', `no route ${request.method} ${path}`), request, reply);
+  });
 }
 
 export default fp(errorHandlerPlugin, { name: 'sqlgate-error-handler' });

@@ -199,6 +199,19 @@ const RETRY_AFTER = {
   },
 };
 
+/**
+ * A POST under /v1/sessions whose body has no required member may be sent without a body: the sessions
+ * routes read a missing body as `{}` (their preValidation hook), so the spec must not call it required.
+ */
+function bodyMayBeOmitted(path: string, method: string, body: Json, schemas: Record<string, Json>): boolean {
+  if (method !== 'post' || !path.startsWith('/v1/sessions')) return false;
+  return mediaOf(body).every((m) => {
+    const name = refName(m.schema);
+    const schema = (name ? schemas[name] : m.schema) as Json | undefined;
+    return !Array.isArray(schema?.required) || schema.required.length === 0;
+  });
+}
+
 /** Finishes the document @fastify/swagger built; `shared` holds the hoisted components. In place. */
 export function finishDocument(doc: Json, shared: Map<string, Json>): Json {
   doc.components ??= {};
@@ -223,12 +236,14 @@ export function finishDocument(doc: Json, shared: Map<string, Json>): Json {
     );
   }
 
-  for (const pathItem of Object.values((doc.paths ?? {}) as Record<string, Json>)) {
+  for (const [path, pathItem] of Object.entries((doc.paths ?? {}) as Record<string, Json>)) {
     for (const method of HTTP_METHODS) {
       const op = pathItem[method];
       if (!isObject(op) || !isObject(op.responses)) continue;
-      if (isObject(op.requestBody))
+      if (isObject(op.requestBody)) {
         for (const m of mediaOf(op.requestBody)) attachComponentExamples(m, schemas);
+        if (bodyMayBeOmitted(path, method, op.requestBody, schemas)) op.requestBody.required = false;
+      }
       for (const [status, response] of Object.entries(op.responses)) {
         if (!isObject(response)) continue;
         const isError = mediaOf(response).some((m) => refName(m.schema) === 'ErrorBody');

@@ -6,6 +6,7 @@ import { TimestampCatalog } from './mysql-catalog.js';
 import type { MysqlConnection } from './mysql-connection.js';
 import { MysqlDialect } from './mysql-dialect.js';
 import { MysqlPool } from './mysql-pool.js';
+import { probeMysql } from './mysql-probe.js';
 import { wasNotSent } from './mysql-raw.js';
 
 /**
@@ -74,6 +75,19 @@ export class MysqlBackend implements StorageBackend {
         timeoutMs,
       );
     });
+    const stats = this.pool.stats();
+    if (stats.idle === 0 && stats.inUse >= stats.max) {
+      // Every pooled connection leased (sessions): ask the server on a connection of its own instead of
+      // queueing behind them, which reported a healthy database as down.
+      try {
+        await Promise.race([probeMysql(this.config.url as string, timeoutMs), late]);
+        return;
+      } catch (err) {
+        throw this.pool.services.mapError(err);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     const acquiring = this.pool.acquire();
     try {
       const conn = await Promise.race([acquiring, late]);

@@ -165,7 +165,10 @@ export function mapMysqlError(err: unknown, backend: string): SqlgateError {
   if (!isMysqlDriverError(err)) {
     return new SqlgateError('INTERNAL', 'the MySQL driver failed', { backend }, { cause: err });
   }
-  const errno = typeof err.errno === 'number' ? err.errno : undefined;
+  // Only server errors carry a positive errno. A socket failure surfaces as a Node system error whose
+  // errno is the negative OS number (ECONNRESET = -104) next to its `code`: it is classified by that
+  // code and `fatal`, never looked up as a server errno (that made a reset mid-statement QUERY_FAILED).
+  const errno = serverErrno(err);
   const sqlState = err.sqlState && err.sqlState !== 'HY000' ? err.sqlState : undefined;
   const text = err.sqlMessage ?? err.message;
   const base: ErrorDetails = { backend };
@@ -194,10 +197,16 @@ export function mapMysqlError(err: unknown, backend: string): SqlgateError {
   return new SqlgateError(code, message, { ...base, ...(rebuilt?.details ?? {}) }, { cause: err });
 }
 
+/** The server's error number, or undefined for client-side and socket failures. */
+function serverErrno(err: MysqlDriverError): number | undefined {
+  return typeof err.errno === 'number' && err.errno > 0 ? err.errno : undefined;
+}
+
 /** Errors after which the connection cannot be used any more. */
 export function isFatalMysqlError(err: unknown): boolean {
   if (!isMysqlDriverError(err)) return false;
   if (err.fatal) return true;
-  if (err.errno === 1927 || err.errno === 4031 || err.errno === 1053) return true;
+  const errno = serverErrno(err);
+  if (errno === 1927 || errno === 4031 || errno === 1053) return true;
   return err.code !== undefined && CONNECTION_CODES.has(err.code);
 }

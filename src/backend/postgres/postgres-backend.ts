@@ -8,6 +8,7 @@ import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { type ClientState, PgConnection, type PgContext } from './postgres-connection.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import { mapPgError } from './postgres-errors.js';
+import { probePostgres } from './postgres-probe.js';
 import { PgReadOnlyConnection } from './postgres-read-only.js';
 import { STATEMENT_CACHE_SIZE, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import { BUILTIN_TYPES, PG_TYPE_LOOKUP_SQL, type PgType, typeFromCatalog } from './postgres-types.js';
@@ -225,6 +226,9 @@ export class PostgresBackend implements StorageBackend, PgContext {
   async ping(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const work = (async () => {
+      // Every pooled connection taken (sessions): ask the database on a connection of its own instead of
+      // queueing behind them, which reported a healthy database as down.
+      if (this.poolSaturated()) return probePostgres(this.config.url as string, timeoutMs);
       const conn = await this.borrow();
       try {
         await conn.execute({ sql: 'SELECT 1', params: [] }, { ...OPS_OPTIONS, timeoutMs });
@@ -340,6 +344,11 @@ export class PostgresBackend implements StorageBackend, PgContext {
     );
     const v = (res.rows[0] as unknown[] | undefined)?.[0];
     return v !== false && v !== 'f';
+  }
+
+  /** No idle connection and no room for a new one: an acquire would wait. */
+  private poolSaturated(): boolean {
+    return this.pool.idleCount === 0 && this.pool.totalCount >= this.config.pool.max;
   }
 
   poolStats(): PoolStats {

@@ -1,3 +1,5 @@
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { SqlgateError } from '../../errors.js';
 import type { BackendConfig } from '../create-backend.js';
 import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
@@ -141,6 +143,24 @@ export class SqliteBackend implements StorageBackend {
   }
 
   async ping(timeoutMs: number): Promise<void> {
+    const stats = this.poolStats();
+    if (stats.idle === 0 && stats.inUse >= stats.max) {
+      // Every connection held (sessions): the database is a file, so check it is still there and usable
+      // rather than queueing behind them, which reported a healthy database as down.
+      if (this.config.database && this.config.database !== ':memory:') {
+        await access(this.config.database, fsConstants.R_OK).catch((err: unknown) => {
+          throw new SqlgateError(
+            'BACKEND_UNAVAILABLE',
+            'the SQLite database file is not accessible',
+            {
+              backend: this.name,
+            },
+            { cause: err },
+          );
+        });
+      }
+      return;
+    }
     const conn = await this.pool.acquire();
     try {
       await conn.execute(
