@@ -278,13 +278,14 @@ function run(
         return;
       }
       if (failure || !plan || setIndex !== planSet || sink.signal.aborted) return;
+      const { encoders, names } = plan;
       try {
         const row: JsonValue[] = r.map((v, i) =>
-          v === null || v === undefined ? null : (plan?.encoders[i] as Encoder)(v),
+          v === null || v === undefined ? null : (encoders[i] as Encoder)(v),
         );
         if (!objects) return take(`${JSON.stringify(row)}\n`);
         const obj: Record<string, JsonValue> = {};
-        for (let i = 0; i < row.length; i++) obj[plan.names[i] as string] = row[i] as JsonValue;
+        for (let i = 0; i < row.length; i++) obj[names[i] as string] = row[i] as JsonValue;
         take(`${JSON.stringify(obj)}\n`);
       } catch (err) {
         fail(err);
