@@ -135,7 +135,8 @@ const Jwt = Type.Object(
     scopesClaim: Type.String({
       minLength: 1,
       default: 'sqlgate',
-      description: 'Claim holding {backends, readOnly, ratePerMinute, maxSessions, maxRows}.',
+      description:
+        'Claim holding {backends, readOnly, ratePerMinute, maxSessions, maxRows, maxStreamRows, maxStreamBytes}.',
     }),
     defaultScopes: Type.Object(
       {
