@@ -17,6 +17,18 @@ export function seriesSql(driver: Driver, n: number, marker = ''): string {
   }
 }
 
+/** `n` rows of about 210 characters each: (n, 200 filler characters || n). */
+export function wideSql(driver: Driver, n: number): string {
+  switch (driver) {
+    case 'postgres':
+      return `SELECT g::int8 AS n, repeat('x', 200) || g AS t FROM (SELECT generate_series(1, ${n}) AS g) s`;
+    case 'mysql':
+      return `SELECT seq AS n, CONCAT(REPEAT('x', 200), seq) AS t FROM seq_1_to_${n}`;
+    case 'sqlite':
+      return `WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${n}) SELECT n, hex(zeroblob(100)) || n AS t FROM s`;
+  }
+}
+
 /** A statement that fails after `good` rows (of 3 * good) with a database error. */
 export function failingSql(driver: Driver, good: number): string {
   switch (driver) {
