@@ -7,6 +7,8 @@ import { SqlgateError } from '../src/errors.js';
 import { clientSignal } from '../src/query/client-signal.js';
 import { execOptions } from '../src/query/exec-options.js';
 import { runAsPrincipal } from '../src/query/read-only.js';
+import { wantsStream } from '../src/query/stream.js';
+import { executeStream } from '../src/query/stream-execute.js';
 import {
   errorResponses,
   ParamsSchema,
@@ -64,6 +66,8 @@ const executeRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, 
     },
     async (request, reply) => {
       const body = request.body;
+      // Accept: application/x-ndjson streams the rows instead (src/query/stream.ts).
+      if (wantsStream(request)) return executeStream(app, config, request, reply, body);
       if (body.session !== undefined) {
         // Same as POST /v1/sessions/{id}/execute: queued FIFO on the session, not cancelled on disconnect.
         const opts = execOptions(config.limits, body.options, undefined, request.principal.limits?.maxRows);

@@ -6,6 +6,8 @@ import { prepareStatement } from '../src/backend/prepare.js';
 import type { Config } from '../src/config.js';
 import type { BatchInput } from '../src/query/batch.js';
 import { execOptions } from '../src/query/exec-options.js';
+import { wantsStream } from '../src/query/stream.js';
+import { sessionStream } from '../src/query/stream-execute.js';
 import { BatchResultSchema, batchResponse, observeBatch, SessionBatchBodySchema } from './batch.js';
 import {
   errorResponses,
@@ -267,8 +269,12 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         response: { 200: QueryResultSchema, ...errorResponses(...STATEMENT_ERROR_STATUSES) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { sql, params, options } = request.body;
+      // Accept: application/x-ndjson streams the rows instead (src/query/stream.ts).
+      if (wantsStream(request)) {
+        return sessionStream(app, config, request, reply, request.params.id, request.body);
+      }
       const opts = execOptions(limits, options, undefined, request.principal.limits?.maxRows);
       return store.run(request.params.id, request.principal, async (s) => {
         const result = await s.execute(prepareStatement(s.backend.dialect, sql, params), opts);

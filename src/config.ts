@@ -68,6 +68,10 @@ const PrincipalLimits = {
   ),
   maxSessions: Type.Optional(Type.Integer({ minimum: 1, description: 'Open sessions at once.' })),
   maxRows: Type.Optional(Type.Integer({ minimum: 1, description: 'Rows per result.' })),
+  maxStreamRows: Type.Optional(Type.Integer({ minimum: 1, description: 'Rows per streamed result.' })),
+  maxStreamBytes: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'Bytes of row lines per streamed result.' }),
+  ),
 };
 
 const ApiKey = Type.Object(
@@ -131,7 +135,8 @@ const Jwt = Type.Object(
     scopesClaim: Type.String({
       minLength: 1,
       default: 'sqlgate',
-      description: 'Claim holding {backends, readOnly, ratePerMinute, maxSessions, maxRows}.',
+      description:
+        'Claim holding {backends, readOnly, ratePerMinute, maxSessions, maxRows, maxStreamRows, maxStreamBytes}.',
     }),
     defaultScopes: Type.Object(
       {
@@ -213,6 +218,23 @@ export const ConfigSchema = Type.Object(
         maxResponseBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
         statementTimeoutMs: Type.Integer({ minimum: 0, default: 30_000 }),
         maxStatementTimeoutMs: Type.Integer({ minimum: 0, default: 300_000 }),
+        maxStreamRows: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description: 'Most rows in one NDJSON stream (Accept: application/x-ndjson); 0 = unlimited.',
+        }),
+        maxStreamBytes: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description: 'Most bytes of row lines in one NDJSON stream; 0 = unlimited.',
+        }),
+        streamIdleTimeoutMs: Type.Integer({
+          minimum: 0,
+          default: 30_000,
+          description:
+            'A stream ends (STATEMENT_TIMEOUT) after this long without rows from the database or reads ' +
+            'by the client; streams have no statement timeout. 0 = none.',
+        }),
         maxBatchStatements: Type.Integer({ minimum: 1, default: 10_000 }),
         maxJsonDepth: Type.Integer({
           minimum: 2,

@@ -106,7 +106,8 @@ function optionalCount(v: unknown, name: string, min: number): number | undefine
  * Verifies JWT bearer tokens with jose: signature with the configured key and an allow-list of algorithms
  * (`none` is never in it), `iss`, `aud`, `exp`, `nbf` (with a small clock tolerance) and optionally the token
  * age. The scopes come from one claim (default `sqlgate`):
- * `{"backends": ["main"] | "*", "readOnly": true, "ratePerMinute": 600, "maxSessions": 4, "maxRows": 1000}`;
+ * `{"backends": ["main"] | "*", "readOnly": true, "ratePerMinute": 600, "maxSessions": 4, "maxRows": 1000}`
+ * (also `maxStreamRows`, `maxStreamBytes`);
  * a token without it gets `defaultScopes` (by default: no backend, read-only). A claim that is present but
  * malformed refuses the token rather than guessing.
  */
@@ -177,6 +178,8 @@ export class JwtVerifier {
         ratePerMinute: optionalCount(c.ratePerMinute, 'ratePerMinute', 0),
         maxSessions: optionalCount(c.maxSessions, 'maxSessions', 1),
         maxRows: optionalCount(c.maxRows, 'maxRows', 1),
+        maxStreamRows: optionalCount(c.maxStreamRows, 'maxStreamRows', 1),
+        maxStreamBytes: optionalCount(c.maxStreamBytes, 'maxStreamBytes', 1),
       }),
     });
   }

@@ -17,7 +17,15 @@ export interface Principal {
   /** Writes are refused (by the database: read-only transactions / connections). */
   readOnly: boolean;
   /** Optional per-principal limits that tighten the global ones. */
-  limits?: { maxRows?: number; maxSessions?: number; ratePerMinute?: number };
+  limits?: {
+    maxRows?: number;
+    maxSessions?: number;
+    ratePerMinute?: number;
+    /** Rows per NDJSON stream (tightens limits.maxStreamRows). */
+    maxStreamRows?: number;
+    /** Bytes of row lines per NDJSON stream (tightens limits.maxStreamBytes). */
+    maxStreamBytes?: number;
+  };
 }
 
 export const ANONYMOUS: Principal = Object.freeze({

@@ -44,11 +44,15 @@ export function principalLimits(src: {
   ratePerMinute?: number;
   maxSessions?: number;
   maxRows?: number;
+  maxStreamRows?: number;
+  maxStreamBytes?: number;
 }): Pick<Principal, 'limits'> {
   const limits: NonNullable<Principal['limits']> = {};
   if (src.ratePerMinute !== undefined) limits.ratePerMinute = src.ratePerMinute;
   if (src.maxSessions !== undefined) limits.maxSessions = src.maxSessions;
   if (src.maxRows !== undefined) limits.maxRows = src.maxRows;
+  if (src.maxStreamRows !== undefined) limits.maxStreamRows = src.maxStreamRows;
+  if (src.maxStreamBytes !== undefined) limits.maxStreamBytes = src.maxStreamBytes;
   return Object.keys(limits).length > 0 ? { limits: Object.freeze(limits) } : {};
 }
 

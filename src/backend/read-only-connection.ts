@@ -1,4 +1,5 @@
 import { SqlgateError } from '../errors.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from './row-stream.js';
 import type { Connection, TxStatus } from './storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from './types.js';
 
@@ -64,6 +65,15 @@ export class ReadOnlyGuardConnection implements Connection {
 
   executeMany(sql: string, paramSets: ParamValue[][], opts: ExecOptions): Promise<QueryResult[]> {
     return this.inReadOnly(() => this.inner.executeMany(sql, paramSets, opts));
+  }
+
+  /** Streams inside a READ ONLY transaction, like `execute`. */
+  stream(stmt: Statement, opts: StreamExecOptions, sink: RowSink): Promise<StreamSummary> {
+    const inner = this.inner;
+    if (!inner.stream) {
+      throw new SqlgateError('UNSUPPORTED_FEATURE', 'this backend cannot stream results');
+    }
+    return this.inReadOnly(() => inner.stream?.(stmt, opts, sink) as Promise<StreamSummary>);
   }
 
   /** Gateway SQL (BEGIN, SAVEPOINT, COMMIT ...): a transaction it opens is turned read-only at once. */

@@ -1,4 +1,5 @@
 import type { BeginOptions, Dialect } from './dialect.js';
+import type { StreamingConnection } from './row-stream.js';
 import type { ExecOptions, QueryResult, Statement } from './types.js';
 
 /** What the database itself says about the transaction on a connection. */
@@ -49,6 +50,11 @@ export interface Connection {
    * connection as idle. When absent, a BACKEND_UNAVAILABLE error is taken as the same signal.
    */
   readonly isClosed?: boolean;
+  /**
+   * Optional: streams one statement's rows with backpressure into a sink (src/backend/row-stream.ts). All
+   * three backends have it; a connection without it cannot answer `Accept: application/x-ndjson`.
+   */
+  stream?: StreamingConnection['stream'];
   /** Rolls back anything open and clears session state (SET, temp tables, prepared statements). */
   reset(): Promise<void>;
   /** `reset` then returns the connection to the pool; destroys it when the reset fails. Idempotent. */

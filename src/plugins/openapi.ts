@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import fp from 'fastify-plugin';
 import pkg from '../../package.json' with { type: 'json' };
 import { finishDocument, hoistSharedSchemas } from './openapi-document.js';
+import { addStreamMedia } from './openapi-stream.js';
 
 const DESCRIPTION = `HTTP/JSON gateway for PostgreSQL, MySQL/MariaDB and SQLite: send SQL and parameters, get typed
 results back as JSON.
@@ -122,7 +123,7 @@ async function openapiPlugin(app: FastifyInstance): Promise<void> {
     transformObject: (documentObject) => {
       const doc =
         'openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject;
-      return finishDocument(doc as Record<string, unknown>, shared) as typeof doc;
+      return addStreamMedia(finishDocument(doc as Record<string, unknown>, shared)) as typeof doc;
     },
   });
 

@@ -1,4 +1,5 @@
 import type { BeginOptions } from '../backend/dialect.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from '../backend/row-stream.js';
 import { leadingKeyword } from '../backend/sql-lexer.js';
 import type { Connection, StorageBackend, TxStatus } from '../backend/storage-backend.js';
 import { TransactionManager } from '../backend/transaction-manager.js';
@@ -217,6 +218,22 @@ export class Session {
   // ---- operations: call inside enqueue ----
 
   async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
+    this.refuseWhenFailed(stmt);
+    return this.conn.execute(stmt, opts);
+  }
+
+  /** Streams one statement's rows into `sink` (src/query/stream.ts), on the session's connection. */
+  async stream(stmt: Statement, opts: StreamExecOptions, sink: RowSink): Promise<StreamSummary> {
+    this.refuseWhenFailed(stmt);
+    if (!this.conn.stream) {
+      throw new SqlgateError('UNSUPPORTED_FEATURE', 'this backend cannot stream results', {
+        backend: this.backend.name,
+      });
+    }
+    return this.conn.stream(stmt, opts, sink);
+  }
+
+  private refuseWhenFailed(stmt: Statement): void {
     if (this.conn.txStatus() === 'failed' && !ALLOWED_WHEN_FAILED.has(leadingKeyword(stmt.sql))) {
       throw new SqlgateError(
         'TRANSACTION_ABORTED',
@@ -224,7 +241,6 @@ export class Session {
         { backend: this.backend.name },
       );
     }
-    return this.conn.execute(stmt, opts);
   }
 
   /** A batch inside the session: in an open transaction it is wrapped in a savepoint (see runBatch). */

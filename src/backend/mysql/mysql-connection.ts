@@ -1,5 +1,6 @@
 import { SqlgateError } from '../../errors.js';
 import type { Dialect } from '../dialect.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from '../row-stream.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
 import { encodeInt64 } from '../value-mapper.js';
@@ -19,6 +20,7 @@ import {
   type StatementServices,
 } from './mysql-raw.js';
 import { runStatement } from './mysql-statement.js';
+import { streamStatement } from './mysql-stream.js';
 import { type MysqlParam, toMysqlParam } from './mysql-values.js';
 
 /** What a connection needs from its pool. */
@@ -129,6 +131,33 @@ export class MysqlConnection implements Connection {
   async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
     this.usable();
     return this.run1(stmt.sql, this.bind(stmt.params), opts);
+  }
+
+  /** Streams the statement's rows, pausing the socket while the sink is full (mysql-stream.ts). */
+  async stream(stmt: Statement, opts: StreamExecOptions, sink: RowSink): Promise<StreamSummary> {
+    this.usable();
+    const values = this.bind(stmt.params);
+    const go = (v: MysqlParam[] | null) =>
+      streamStatement(this.raw, this.state, stmt.sql, v, opts, this.services, sink);
+    try {
+      return await go(values);
+    } catch (err) {
+      const errno = err instanceof SqlgateError ? err.details.dbCode : undefined;
+      try {
+        // As in run1: a stale cached statement is prepared again; one the binary protocol cannot prepare
+        // runs as text. Both fail at the prepare, before any row was sent.
+        if (errno === 1615 && !this.isClosed) {
+          this.raw.unprepare(stmt.sql);
+          return await go(values);
+        }
+        if (errno === 1295 && values.length === 0 && !this.isClosed) return await go(null);
+      } catch (again) {
+        await this.afterError();
+        throw again;
+      }
+      await this.afterError();
+      throw err;
+    }
   }
 
   /**

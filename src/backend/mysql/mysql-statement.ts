@@ -34,12 +34,12 @@ import { columnEncoder, type Encoder, type MysqlParam } from './mysql-values.js'
  */
 
 /** Session state MySQL does not report through SERVER_SESSION_STATE_CHANGED; the connection is reset after. */
-const UNTRACKED_STATE =
+export const UNTRACKED_STATE =
   /:=|\bINTO\s+@|\b(?:GET_LOCK|GET_ADVISORY_LOCK)\s*\(|^\s*(?:LOCK|HANDLER|CALL|PREPARE|EXECUTE|XA|FLUSH)\b/i;
 
-const DDL_COMMANDS = new Set(['CREATE', 'ALTER', 'DROP', 'RENAME']);
+export const DDL_COMMANDS = new Set(['CREATE', 'ALTER', 'DROP', 'RENAME']);
 
-interface ColumnPlan {
+export interface ColumnPlan {
   columns: Column[];
   encoders: Encoder[];
   /** Binary-protocol readers: wire bytes -> the same values the encoders give (see mysql-rows.ts). */
@@ -50,7 +50,7 @@ interface ColumnPlan {
   pending: Array<{ index: number; schema: string; table: string; column: string }>;
 }
 
-function planColumns(fields: FieldInfo[], opts: ExecOptions, services: StatementServices): ColumnPlan {
+export function planColumns(fields: FieldInfo[], opts: ExecOptions, services: StatementServices): ColumnPlan {
   const columns: Column[] = [];
   const encoders: Encoder[] = [];
   const readers: ColumnReader[] = [];
@@ -410,7 +410,7 @@ export async function runStatement(
   return fromWire({ ...result, rows: [], rowsJson: text.json() });
 }
 
-function encodeId(id: string): number {
+export function encodeId(id: string): number {
   const n = Number(id);
   if (!Number.isSafeInteger(n)) {
     throw new SqlgateError(

@@ -2,14 +2,16 @@ import type pg from 'pg';
 import { SqlgateError } from '../../errors.js';
 import type { Dialect } from '../dialect.js';
 import { resultTooLargeMessage } from '../result-limits.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from '../row-stream.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
-import type { ExecOptions, ParamValue, QueryResult } from '../types.js';
+import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
 import { type CancelTarget, sendCancel } from './postgres-cancel.js';
 import { isServerError, mapPgError } from './postgres-errors.js';
 import { buildResult, unresolvedOids } from './postgres-result.js';
 import { PgStatement, type PgWire, type StatementFailure, type StatementPlan } from './postgres-statement.js';
 import type { CachedStatement, StatementCache, StatementUsage } from './postgres-statement-cache.js';
+import { PgStreamQuery } from './postgres-stream.js';
 import type { PgType } from './postgres-types.js';
 import { toPgParam } from './postgres-values.js';
 import { MAX_PG_PARAMS } from './postgres-wire.js';
@@ -235,6 +237,69 @@ export class PgConnection implements Connection {
       this.ddlInTx = false;
     }
     return results;
+  }
+
+  /**
+   * Streams one statement's rows into `sink` (postgres-stream.ts): a Describe round trip first, so the
+   * columns (and any type the catalog must name) are known before the first row, then the portal read
+   * piece by piece. No statement_timeout: the stream's idle timeout stands in for it.
+   */
+  async stream(stmt: Statement, opts: StreamExecOptions, sink: RowSink): Promise<StreamSummary> {
+    const execOpts: ExecOptions = {
+      ...opts,
+      timeoutMs: 0,
+      maxRows: 0,
+      maxResponseBytes: 0,
+      signal: sink.signal,
+    };
+    if (this.ended) throw this.unavailable('the connection was released');
+    if (this.isLost) throw this.unavailable('the connection to PostgreSQL was lost');
+    if (COPY_FROM_STDIN.test(stmt.sql) && leadingKeyword(stmt.sql) === 'COPY') {
+      throw new SqlgateError('UNSUPPORTED_FEATURE', 'COPY FROM STDIN cannot be streamed', {
+        backend: this.ctx.name,
+      });
+    }
+    await this.applyTimeout(0);
+    this.noteCommand(stmt.sql, '');
+    const probe = await this.run1(stmt.sql, [], execOpts, false, undefined, '');
+    const values = stmt.params.map(toPgParam);
+    const fields = probe.statementFields;
+    const unknown = [
+      ...new Set(fields.filter((f) => !this.ctx.typeOf(f.dataTypeID)).map((f) => f.dataTypeID)),
+    ];
+    if (unknown.length > 0) await this.ctx.resolveTypes(this.client, unknown);
+    const query = new PgStreamQuery({
+      sql: stmt.sql,
+      values,
+      fields,
+      opts: execOpts,
+      typeOf: (oid) => this.ctx.typeOf(oid),
+      sink,
+      cancel: () => sendCancel(this.cancelTarget()),
+    });
+    if (fields.length > 0) sink.columns(query.columns());
+    let hardKill: NodeJS.Timeout | undefined;
+    // A server that does not stop after the cancel (network gone) loses the connection instead.
+    const onAbort = () => {
+      hardKill = setTimeout(() => this.kill(), CANCEL_GRACE_MS);
+    };
+    sink.signal.addEventListener('abort', onAbort, { once: true });
+    this.client.query(query as unknown as pg.Submittable);
+    try {
+      const end = await query.done;
+      this.noteCommand(stmt.sql, end.command);
+      return { rowCount: end.rowCount, command: end.command, ...query.outcome() };
+    } catch (f) {
+      this.noteFailure(f as StatementFailure);
+      throw this.failureToError(f as StatementFailure, false, sink.signal.aborted ? 'aborted' : null);
+    } finally {
+      clearTimeout(hardKill);
+      sink.signal.removeEventListener('abort', onAbort);
+      if (this.client.getTransactionStatus() === 'I') {
+        this.timeoutSetInTx = false;
+        this.ddlInTx = false;
+      }
+    }
   }
 
   /**

@@ -1,10 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, type ErrorCode, SqlgateError } from '../../errors.js';
 import type { Dialect } from '../dialect.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from '../row-stream.js';
 import { fromWire, type WireResult } from '../rows-json.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
 import { mapSqliteError } from './sqlite-errors.js';
+import { WorkerStream } from './sqlite-stream.js';
+import type { StreamMessage } from './sqlite-stream-worker.js';
 import { toWireParam, type WireParam } from './sqlite-types.js';
 import type {
   WireParamSets,
@@ -54,6 +57,7 @@ export interface ConnectionOwner {
 export class SqliteConnection implements Connection {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
+  private readonly streams = new Map<number, WorkerStream>();
   private seq = 0;
   private inTransaction = false;
   private closed = false;
@@ -70,7 +74,10 @@ export class SqliteConnection implements Connection {
   ) {
     this.readOnlyEnforced = init.readonly;
     this.worker = spawnWorker(init);
-    this.worker.on('message', (msg: WorkerResponse) => {
+    this.worker.on('message', (msg: WorkerResponse | StreamMessage) => {
+      const stream = this.streams.get(msg.id);
+      if (stream) return stream.onMessage(msg);
+      if ('stream' in msg) return;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -118,6 +125,11 @@ export class SqliteConnection implements Connection {
       );
     }
     this.pending.clear();
+    const lost = new SqlgateError('BACKEND_UNAVAILABLE', `SQLite connection lost: ${err.message}`, {
+      backend: this.backendName,
+    });
+    for (const s of this.streams.values()) s.onLost(lost);
+    this.streams.clear();
   }
 
   /** Sends one request; kills the worker when the timeout fires or the signal aborts. */
@@ -214,6 +226,54 @@ export class SqliteConnection implements Connection {
       opts.signal,
     );
     return fromWire(this.unwrap(res) as WireResult);
+  }
+
+  /** Streams the statement's rows chunk by chunk, each acknowledged (sqlite-stream.ts). */
+  async stream(stmt: Statement, opts: StreamExecOptions, sink: RowSink): Promise<StreamSummary> {
+    if (this.closed) {
+      throw new SqlgateError('BACKEND_UNAVAILABLE', 'the SQLite connection is closed', {
+        backend: this.backendName,
+      });
+    }
+    const params: WireParam[] = [];
+    try {
+      for (let i = 0; i < stmt.params.length; i++) {
+        params.push(toWireParam(stmt.params[i] as ParamValue, `params[${i}]`));
+      }
+    } catch (err) {
+      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }));
+      throw this.paramError(err, undefined);
+    }
+    const id = ++this.seq;
+    const stream = new WorkerStream(
+      {
+        backend: this.backendName,
+        send: (req) => this.worker.postMessage(req),
+        unwrap: (res) => {
+          this.unwrap(res);
+        },
+        setInTransaction: (tx) => {
+          this.inTransaction = tx;
+        },
+        destroy: () => this.destroy(),
+      },
+      id,
+      sink,
+    );
+    this.streams.set(id, stream);
+    const wire: WorkerExecOptions = {
+      rowMode: opts.rowMode,
+      int64: opts.int64,
+      columnTypes: opts.columnTypes,
+      maxRows: 0,
+      maxResponseBytes: 0,
+    };
+    stream.start({ id, op: 'stream', sql: stmt.sql, params, opts: wire });
+    try {
+      return await stream.done;
+    } finally {
+      this.streams.delete(id);
+    }
   }
 
   /**

@@ -13,6 +13,13 @@ import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, GenericType, JsonValue, QueryResult } from '../types.js';
 import { coerceValue } from '../value-mapper.js';
 import {
+  abandonStream,
+  handleStream,
+  isStreamRequest,
+  type StreamHost,
+  type StreamRequest,
+} from './sqlite-stream-worker.js';
+import {
   bindWireParam,
   fromSqliteValue,
   type SqliteBindValue,
@@ -318,46 +325,58 @@ function handle(msg: WorkerRequest): WorkerResponse {
         };
     }
   } catch (err) {
-    const inTransaction = db.inTransaction;
-    const index = setIndex;
-    if (err instanceof GatewayError) {
-      return {
-        id: msg.id,
-        ok: false,
-        inTransaction,
-        error: { kind: 'gateway', code: err.code, message: err.message, index },
-      };
-    }
-    if (isSqlgateError(err)) {
-      return {
-        id: msg.id,
-        ok: false,
-        inTransaction,
-        error: { kind: 'gateway', code: err.code, message: err.message, index },
-      };
-    }
-    if (err instanceof Database.SqliteError) {
-      return {
-        id: msg.id,
-        ok: false,
-        inTransaction,
-        error: { kind: 'sqlite', code: err.code, message: err.message, index },
-      };
-    }
-    if (err instanceof RangeError && /parameter/i.test(err.message)) {
-      return {
-        id: msg.id,
-        ok: false,
-        inTransaction,
-        error: { kind: 'gateway', code: 'PARAM_INVALID', message: err.message, index },
-      };
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    return { id: msg.id, ok: false, inTransaction, error: { kind: 'internal', message } };
+    return errorResponse(msg.id, err, setIndex);
   }
 }
 
-parentPort?.on('message', (msg: WorkerRequest) => {
+/** The error response for request `id`: gateway, SQLite and parameter errors keep their codes. */
+function errorResponse(id: number, err: unknown, index: number | undefined): WorkerResponse {
+  const inTransaction = db.inTransaction;
+  if (err instanceof GatewayError || isSqlgateError(err)) {
+    return {
+      id,
+      ok: false,
+      inTransaction,
+      error: { kind: 'gateway', code: err.code, message: err.message, index },
+    };
+  }
+  if (err instanceof Database.SqliteError) {
+    return {
+      id,
+      ok: false,
+      inTransaction,
+      error: { kind: 'sqlite', code: err.code, message: err.message, index },
+    };
+  }
+  if (err instanceof RangeError && /parameter/i.test(err.message)) {
+    return {
+      id,
+      ok: false,
+      inTransaction,
+      error: { kind: 'gateway', code: 'PARAM_INVALID', message: err.message, index },
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { id, ok: false, inTransaction, error: { kind: 'internal', message } };
+}
+
+/** Streamed statements (sqlite-stream-worker.ts): several messages per request, acknowledged by chunk. */
+const streamHost: StreamHost = {
+  db,
+  prepare: prepareChecked,
+  post: (m) => parentPort?.postMessage(m),
+};
+
+parentPort?.on('message', (msg: WorkerRequest | StreamRequest) => {
+  if (isStreamRequest(msg)) {
+    try {
+      handleStream(streamHost, msg);
+    } catch (err) {
+      abandonStream(msg.id);
+      parentPort?.postMessage(errorResponse(msg.id, err, undefined));
+    }
+    return;
+  }
   const res = handle(msg);
   // WireRuns' columns are moved, not copied.
   const r = res.ok ? res.result : undefined;
