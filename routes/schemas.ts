@@ -29,7 +29,14 @@ export const StatementOptionsSchema = Type.Object(
     rowMode: Type.Optional(
       Type.Union([Type.Literal('object'), Type.Literal('array')], { default: 'object' }),
     ),
-    int64: Type.Optional(Type.Union([Type.Literal('string'), Type.Literal('number')], { default: 'string' })),
+    int64: Type.Optional(
+      Type.Union([Type.Literal('string'), Type.Literal('number'), Type.Literal('auto')], {
+        default: 'string',
+        description:
+          'BIGINT results: "string" (default), "number" (fails beyond ±(2^53-1)), or "auto" (number when ' +
+          'safe, else string, per value).',
+      }),
+    ),
     columnTypes: Type.Optional(Type.Record(Type.String(), GenericTypeSchema)),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     maxRows: Type.Optional(Type.Integer({ minimum: 1 })),

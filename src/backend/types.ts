@@ -86,7 +86,7 @@ export interface Statement {
 }
 
 export type RowMode = 'object' | 'array';
-export type Int64Mode = 'string' | 'number';
+export type Int64Mode = 'string' | 'number' | 'auto';
 
 /** Per-statement options, already merged with the configured limits. */
 export interface ExecOptions {

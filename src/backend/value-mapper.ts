@@ -171,11 +171,15 @@ export function decodeParams(
   return out;
 }
 
-/** A 64-bit integer as the `int64` option asks: a string, or a number when it is exactly representable. */
+/**
+ * A 64-bit integer as the `int64` option asks: `"string"` always a string; `"number"` a number, refused
+ * when it is not exactly representable; `"auto"` a number when it is a safe integer, else a string (per value).
+ */
 export function encodeInt64(value: bigint | number | string, mode: Int64Mode): string | number {
   if (mode === 'string') return typeof value === 'string' ? value : String(value);
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isSafeInteger(n) || (typeof value !== 'number' && BigInt(value) !== BigInt(n))) {
+    if (mode === 'auto') return typeof value === 'string' ? value : String(value);
     throw new SqlgateError(
       'TYPE_CONVERSION_ERROR',
       'a 64-bit integer in the result is beyond ±(2^53-1) and cannot be a JSON number; use int64: "string"',

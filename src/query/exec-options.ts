@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 /** What a client may say about one statement (the `options` object). */
 export interface ClientStatementOptions {
   rowMode?: 'object' | 'array';
-  int64?: 'string' | 'number';
+  int64?: 'string' | 'number' | 'auto';
   columnTypes?: Record<string, GenericType>;
   timeoutMs?: number;
   maxRows?: number;

@@ -3,6 +3,7 @@ import { approxJsonSize, resultTooLargeMessage } from '../result-limits.js';
 import { fromWire, MIN_WIRE_ROWS } from '../rows-json.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, GenericType, JsonValue, QueryResult } from '../types.js';
+import { encodeInt64 } from '../value-mapper.js';
 import {
   type ConnState,
   KILL_GRACE_MS,
@@ -393,7 +394,7 @@ export async function runStatement(
     affectedRows = Number(header.affectedRows);
     const id = String(header.insertId ?? '0');
     if ((command === 'INSERT' || command === 'REPLACE') && id !== '0') {
-      lastInsertId = opts.int64 === 'string' ? id : encodeId(id);
+      lastInsertId = opts.int64 === 'number' ? encodeId(id) : encodeInt64(id, opts.int64);
     }
   }
   const result: QueryResult = {

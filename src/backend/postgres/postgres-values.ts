@@ -172,7 +172,12 @@ function scalarEncoder(kind: ValueKind, generic: GenericType, int64: Int64Mode):
       // int2/int4 output is a plain decimal integer, already JSON; Number() keeps it identical otherwise.
       return (t) => String(Number(t));
     case 'int64':
-      return int64 === 'string' ? quotePlain : (t) => String(encodeInt64(t, int64));
+      if (int64 === 'string') return quotePlain;
+      // "auto" gives a string for an unsafe value: that one is quoted like the "string" mode's.
+      return (t) => {
+        const v = encodeInt64(t, int64);
+        return typeof v === 'string' ? `"${v}"` : String(v);
+      };
     case 'decimal':
     case 'date':
     case 'time':
