@@ -38,6 +38,15 @@ export const StatementOptionsSchema = Type.Object(
       }),
     ),
     columnTypes: Type.Optional(Type.Record(Type.String(), GenericTypeSchema)),
+    valueMode: Type.Optional(
+      Type.Union([Type.Literal('typed'), Type.Literal('raw')], {
+        default: 'typed',
+        description:
+          '`raw`: values as stored (SQLite: by storage class, with `$type` tags for BLOB, 64-bit integers ' +
+          'beyond 2^53 and integral REALs), for clients with their own type adapters. Same as `typed` on ' +
+          'PostgreSQL and MySQL.',
+      }),
+    ),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     maxRows: Type.Optional(Type.Integer({ minimum: 1 })),
   },

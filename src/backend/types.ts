@@ -87,6 +87,12 @@ export interface Statement {
 
 export type RowMode = 'object' | 'array';
 export type Int64Mode = 'string' | 'number' | 'auto';
+/**
+ * `typed` (default): values interpreted through the column's type. `raw`: values as the database stores
+ * them, for clients with their own type adapters (an ORM). Only SQLite differs (its declared types are
+ * just affinities): raw gives each value by storage class, tagging what JSON cannot say (see docs/types.md).
+ */
+export type ValueMode = 'typed' | 'raw';
 
 /** Per-statement options, already merged with the configured limits. */
 export interface ExecOptions {
@@ -94,6 +100,8 @@ export interface ExecOptions {
   int64: Int64Mode;
   /** Client-requested coercion of result columns to a generic type (e.g. SQLite 0/1 -> BOOLEAN). */
   columnTypes?: Record<string, GenericType>;
+  /** How values are encoded; optional, default `typed` (see ValueMode). */
+  valueMode?: ValueMode;
   /** Statement timeout in ms; 0 = none. */
   timeoutMs: number;
   /** A result with more rows fails with RESULT_TOO_LARGE (the query is stopped, not drained). */

@@ -1,4 +1,4 @@
-import type { ExecOptions, GenericType } from '../backend/types.js';
+import type { ExecOptions, GenericType, ValueMode } from '../backend/types.js';
 import type { Config } from '../config.js';
 
 /** What a client may say about one statement (the `options` object). */
@@ -6,6 +6,7 @@ export interface ClientStatementOptions {
   rowMode?: 'object' | 'array';
   int64?: 'string' | 'number' | 'auto';
   columnTypes?: Record<string, GenericType>;
+  valueMode?: ValueMode;
   timeoutMs?: number;
   maxRows?: number;
 }
@@ -29,6 +30,7 @@ export function execOptions(
     rowMode: client?.rowMode ?? 'object',
     int64: client?.int64 ?? 'string',
     columnTypes: client?.columnTypes,
+    ...(client?.valueMode === 'raw' ? { valueMode: 'raw' as const } : {}),
     timeoutMs,
     maxRows: Math.min(client?.maxRows ?? ceilingRows, ceilingRows),
     maxResponseBytes: limits.maxResponseBytes,

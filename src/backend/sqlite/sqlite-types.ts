@@ -179,3 +179,31 @@ export function fromSqliteValue(value: unknown, type: GenericType | null, int64:
       return String(value);
   }
 }
+
+/**
+ * `valueMode: "raw"`: one stored value by its storage class, ignoring the declared type. TEXT is a JSON
+ * string, an INTEGER within ±(2^53-1) and a non-integral REAL are JSON numbers; what a bare JSON value
+ * would misstate is tagged like a param: `{"$type": "BLOB", "base64"}`, `{"$type": "BIGINT", "value"}`
+ * for an INTEGER beyond 2^53-1, `{"$type": "DOUBLE", "value": "2"}` for an integral or infinite REAL
+ * (a bare 2 would read back as an INTEGER).
+ */
+export function fromSqliteRaw(value: unknown): JsonValue {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'bigint':
+      return value <= MAX_SAFE_BIG && value >= -MAX_SAFE_BIG
+        ? Number(value)
+        : { $type: 'BIGINT', value: String(value) };
+    case 'number':
+      return Number.isFinite(value) && !Number.isInteger(value)
+        ? value
+        : { $type: 'DOUBLE', value: String(encodeFloat(value)) };
+    case 'string':
+      return value;
+    default:
+      if (value instanceof Uint8Array) return { $type: 'BLOB', base64: encodeBytes(value) };
+      return String(value);
+  }
+}
+
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);

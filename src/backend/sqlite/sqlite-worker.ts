@@ -9,9 +9,9 @@ import Database from 'better-sqlite3';
 import { isSqlgateError } from '../../errors.js';
 import { approxJsonSize, resultTooLargeMessage } from '../result-limits.js';
 import { toWire, type WireResult } from '../rows-json.js';
-import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, GenericType, JsonValue, QueryResult } from '../types.js';
 import { coerceValue } from '../value-mapper.js';
+import { isDmlCommand, isInsertCommand, sqliteCommand } from './sqlite-command.js';
 import {
   abandonStream,
   handleStream,
@@ -21,6 +21,7 @@ import {
 } from './sqlite-stream-worker.js';
 import {
   bindWireParam,
+  fromSqliteRaw,
   fromSqliteValue,
   type SqliteBindValue,
   sqliteGenericType,
@@ -141,11 +142,11 @@ function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): Que
   const stmt = prepareChecked(sql);
   const bound: SqliteBindValue[] = new Array(params.length);
   for (let i = 0; i < params.length; i++) bound[i] = bindWireParam(params[i] as WireParam);
-  const command = leadingKeyword(sql);
+  const command = sqliteCommand(sql);
   if (!stmt.reader) {
     const info = stmt.run(bound);
-    const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'REPLACE';
-    const isInsert = command === 'INSERT' || command === 'REPLACE';
+    const dml = isDmlCommand(command);
+    const isInsert = isInsertCommand(command);
     return {
       columns: [],
       rows: [],
@@ -166,18 +167,19 @@ function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): Que
   const targets: Array<GenericType | undefined> = meta.map((c) => coerce?.[c.name]);
   const names = meta.map((c) => c.name);
   const inferred: Array<GenericType | null> = declared.slice();
+  const raw = opts.valueMode === 'raw';
   const rows: QueryResult['rows'] = [];
   let bytes = 0;
   stmt.raw(true);
   try {
-    for (const raw of stmt.iterate(bound) as IterableIterator<unknown[]>) {
+    for (const stored of stmt.iterate(bound) as IterableIterator<unknown[]>) {
       if (rows.length >= opts.maxRows) throw tooLarge(`maxRows (${opts.maxRows})`);
       // Packed (push): rows of small results are structured-cloned, and holey arrays clone slowly.
       const out: JsonValue[] = [];
-      for (let i = 0; i < raw.length; i++) {
-        const value = raw[i];
+      for (let i = 0; i < stored.length; i++) {
+        const value = stored[i];
         if (inferred[i] === null) inferred[i] = sqliteValueType(value);
-        let v = fromSqliteValue(value, declared[i] ?? null, opts.int64);
+        let v = raw ? fromSqliteRaw(value) : fromSqliteValue(value, declared[i] ?? null, opts.int64);
         const target = targets[i];
         if (target) v = coerceValue(v, target, opts.int64, names[i] as string);
         bytes += approxJsonSize(v);
@@ -201,9 +203,9 @@ function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): Que
     dbType: c.type ?? '',
     nullable: null,
   }));
-  const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'REPLACE';
+  const dml = isDmlCommand(command);
   let lastInsertId: string | number | null = null;
-  if ((command === 'INSERT' || command === 'REPLACE') && rows.length > 0) {
+  if (isInsertCommand(command) && rows.length > 0) {
     lastInsertId = fromSqliteValue(lastRowid.get(), 'BIGINT', opts.int64) as string | number;
   }
   return {
@@ -239,9 +241,9 @@ function many(sql: string, sets: WireParamSets, opts: WorkerExecOptions): WireRu
     }
     return results;
   }
-  const command = leadingKeyword(sql);
-  const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'REPLACE';
-  const isInsert = command === 'INSERT' || command === 'REPLACE';
+  const command = sqliteCommand(sql);
+  const dml = isDmlCommand(command);
+  const isInsert = isInsertCommand(command);
   const affectedRows = new Float64Array(count);
   const durationMs = new Float64Array(count);
   const rowids = isInsert ? new Float64Array(count) : undefined;

@@ -1,0 +1,255 @@
+"""A small DB-API-shaped connection over one sqlgate session.
+
+The ORM's backends talk to a DB-API connection (``cursor()``, ``execute``, ``fetchall``, ``description``,
+``rowcount``, ``lastrowid``, ``commit``). This module gives them one whose every statement is a request on
+a *pinned* sqlgate session opened with ``"begin": false``: the ORM keeps sending BEGIN / SAVEPOINT / COMMIT
+as SQL, exactly as it does to a local driver, and the gateway keeps the connection for us in between.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from rhosocial.activerecord.backend import errors as orm
+
+from .errors import to_orm_error
+from .transport import GatewayError, HttpTransport, TransportError
+from .values import decode_rows, encode_params
+
+# psycopg and mysql-connector take `%s` placeholders and turn them into the server's own client-side,
+# whether or not a `%s` sits inside a string literal; `%%` is a literal percent (psycopg). We do the same.
+_PYFORMAT = re.compile(r"%%|%s")
+
+
+def convert_placeholders(sql: str, style: str) -> str:
+    """`%s` placeholders -> `$n` (style "dollar") or `?` (style "question"); `%%` -> `%`."""
+    n = 0
+
+    def sub(m: "re.Match[str]") -> str:
+        nonlocal n
+        if m.group(0) == "%%":
+            return "%"
+        n += 1
+        return f"${n}" if style == "dollar" else "?"
+
+    return _PYFORMAT.sub(sub, sql)
+
+
+class SessionConnection:
+    """One ORM connection = one sqlgate session (a pinned database connection)."""
+
+    def __init__(
+        self,
+        transport: HttpTransport,
+        backend: str,
+        flavor: str,
+        placeholder_style: Optional[str],
+        in_transaction: Callable[[], bool],
+        idle_timeout_ms: Optional[int] = None,
+        scratch: bool = False,
+    ) -> None:
+        self._t = transport
+        self.backend = backend
+        self.flavor = flavor
+        self._style = placeholder_style  # None: the ORM's SQL already uses the server's placeholders
+        self._in_tx = in_transaction
+        self._idle_timeout_ms = idle_timeout_ms
+        self._scratch = scratch
+        self.session_id: Optional[str] = None
+        self.closed = False
+        self.broken = False
+        self._open_session()
+
+    # --- session lifecycle ---------------------------------------------------------------------------
+
+    def _open_session(self) -> None:
+        body: Dict[str, Any] = {"backend": self.backend, "begin": False}
+        if self._idle_timeout_ms:
+            body["idleTimeoutMs"] = self._idle_timeout_ms
+        if self._scratch:
+            body["scratch"] = True
+        try:
+            answer = self._t.request("POST", "/v1/sessions", body)
+        except GatewayError as e:
+            raise to_orm_error(e, self.flavor) from e
+        self.session_id = answer["id"]
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        sid, self.session_id = self.session_id, None
+        try:
+            if sid:
+                self._t.request("DELETE", f"/v1/sessions/{sid}")
+        except (GatewayError, TransportError):
+            pass  # gone already: the gateway rolls back and releases an abandoned session itself
+        finally:
+            self._t.close()
+
+    def is_connected(self) -> bool:
+        return not self.closed and not self.broken
+
+    # --- DB-API surface the ORM backends use ---------------------------------------------------------
+
+    def cursor(self) -> "SessionCursor":
+        return SessionCursor(self)
+
+    def execute(self, sql: str, params: Optional[Sequence[Any]] = None) -> "SessionCursor":
+        cur = self.cursor()
+        cur.execute(sql, params)
+        return cur
+
+    def commit(self) -> None:
+        """The ORM sends COMMIT as SQL; autocommit statements are committed by the server already."""
+
+    def rollback(self) -> None:
+        """As for commit: transaction control arrives as SQL."""
+
+    # --- requests -------------------------------------------------------------------------------------
+
+    def _sql(self, sql: str, has_params: bool) -> str:
+        return convert_placeholders(sql, self._style) if self._style and has_params else sql
+
+    def run(self, path: str, body: Dict[str, Any]) -> Any:
+        """POSTs to the session; reopens an expired session when that cannot lose work.
+
+        Outside a transaction the session holds nothing (autocommit), so after SESSION_EXPIRED a new one
+        is opened and the statement sent again: the expired session never ran it. Inside a transaction the
+        gateway has rolled that transaction back; that is a TransactionError, never a silent retry.
+        """
+        if self.closed:
+            raise orm.ConnectionError("sqlgate connection is closed")
+        for attempt in (0, 1):
+            try:
+                return self._t.request("POST", f"/v1/sessions/{self.session_id}{path}", body)
+            except GatewayError as e:
+                if e.code in ("SESSION_EXPIRED", "SESSION_NOT_FOUND"):
+                    if self._in_tx():
+                        self.broken = True
+                        raise orm.TransactionError(
+                            f"sqlgate session {e.code.lower().replace('_', ' ')} inside a transaction; "
+                            "the gateway rolled the transaction back"
+                        ) from e
+                    if attempt == 0:
+                        self._open_session()
+                        continue
+                raise to_orm_error(e, self.flavor) from e
+            except TransportError as e:
+                if self._in_tx():
+                    self.broken = True
+                    raise orm.ConnectionError(
+                        f"{e} (inside a transaction: its outcome is unknown to the client; the gateway rolls "
+                        "back a session whose client is gone)"
+                    ) from e
+                raise
+        raise AssertionError("unreachable")
+
+    def statement(self, sql: str, params: Optional[Sequence[Any]]) -> Dict[str, Any]:
+        options: Dict[str, Any] = {"rowMode": "array"}
+        if self.flavor == "sqlite":
+            options["valueMode"] = "raw"
+        return self.run(
+            "/execute",
+            {"sql": self._sql(sql, bool(params)), "params": encode_params(params), "options": options},
+        )
+
+    def bulk(self, sql: str, param_sets: List[Sequence[Any]]) -> Dict[str, Any]:
+        options: Dict[str, Any] = {"rowMode": "array"}
+        if self.flavor == "sqlite":
+            options["valueMode"] = "raw"
+        return self.run(
+            "/batch",
+            {
+                "sql": self._sql(sql, True),
+                "paramSets": [encode_params(p) for p in param_sets],
+                "options": options,
+            },
+        )
+
+
+class SessionCursor:
+    """A cursor over fully fetched results (the gateway answers with the whole result)."""
+
+    arraysize = 1
+
+    def __init__(self, conn: SessionConnection) -> None:
+        self._conn = conn
+        self._rows: List[tuple] = []
+        self._pos = 0
+        self.description: Optional[List[Tuple[Any, ...]]] = None
+        self.rowcount = -1
+        self.lastrowid: Optional[int] = None
+        self.with_rows = False
+
+    def __enter__(self) -> "SessionCursor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __iter__(self):
+        while True:
+            row = self.fetchone()
+            if row is None:
+                return
+            yield row
+
+    def close(self) -> None:
+        self._rows = []
+
+    def _load(self, result: Dict[str, Any]) -> None:
+        columns = result.get("columns") or []
+        self._rows = decode_rows(self._conn.flavor, columns, result.get("rows") or [])
+        self._pos = 0
+        self.with_rows = bool(columns)
+        self.description = (
+            [(c["name"], c.get("dbType"), None, None, None, None, c.get("nullable")) for c in columns]
+            if columns
+            else None
+        )
+        affected = int(result.get("affectedRows") or 0)
+        self.rowcount = affected if affected or not columns else int(result.get("rowCount") or 0)
+        last = result.get("lastInsertId")
+        self.lastrowid = int(last) if last is not None else None
+
+    def execute(self, sql: str, params: Optional[Sequence[Any]] = None) -> "SessionCursor":
+        self._load(self._conn.statement(sql, params))
+        return self
+
+    def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> "SessionCursor":
+        sets = list(seq_of_params)
+        self._rows, self.description, self.lastrowid = [], None, None
+        if not sets:
+            self.rowcount = 0
+            return self
+        answer = self._conn.bulk(sql, sets)
+        results = answer.get("results") or []
+        self.rowcount = sum(int(r.get("affectedRows") or 0) for r in results)
+        last = results[-1].get("lastInsertId") if results else None
+        self.lastrowid = int(last) if last is not None else None
+        return self
+
+    def executescript(self, script: str) -> "SessionCursor":
+        raise orm.QueryError("executescript is not supported through sqlgate; send one statement at a time")
+
+    def fetchone(self) -> Optional[tuple]:
+        if self._pos >= len(self._rows):
+            return None
+        row = self._rows[self._pos]
+        self._pos += 1
+        return row
+
+    def fetchmany(self, size: Optional[int] = None) -> List[tuple]:
+        n = size or self.arraysize
+        rows = self._rows[self._pos : self._pos + n]
+        self._pos += len(rows)
+        return rows
+
+    def fetchall(self) -> List[tuple]:
+        rows = self._rows[self._pos :]
+        self._pos = len(self._rows)
+        return rows
+
+    def nextset(self) -> None:
+        return None
