@@ -55,6 +55,28 @@ function poisoned(): SqlgateError {
 }
 
 /**
+ * A JSON request body -> its value, with `limits.maxJsonDepth` enforced before parsing and
+ * prototype-poisoning keys rejected; BAD_REQUEST without quoting the body (it holds params). Shared with
+ * the protocol endpoints whose clients send JSON as text/plain (routes/compat/neon-sql.ts).
+ */
+export function parseJsonBody(text: string, maxDepth: number): unknown {
+  if (text.length === 0) throw new SqlgateError('BAD_REQUEST', 'the request body is empty');
+  if (exceedsDepth(text, maxDepth)) {
+    throw new SqlgateError('BAD_REQUEST', `the request body is nested deeper than ${maxDepth} levels`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new SqlgateError('BAD_REQUEST', 'the request body is not valid JSON');
+  }
+  if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
+    rejectPoisonedKeys(parsed);
+  }
+  return parsed;
+}
+
+/**
  * Replaces Fastify's JSON body parser with one that also enforces `limits.maxJsonDepth` (before parsing)
  * and rejects prototype-poisoning keys, answering 400 BAD_REQUEST without quoting the body (it holds params).
  * The body size limit (`server.bodyLimit` -> 413) still applies: Fastify counts the bytes before this runs.
@@ -62,27 +84,11 @@ function poisoned(): SqlgateError {
 async function jsonBodyPlugin(app: FastifyInstance, opts: { maxDepth: number }): Promise<void> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = body as string;
-    if (text.length === 0)
-      return done(new SqlgateError('BAD_REQUEST', 'the request body is empty'), undefined);
-    if (exceedsDepth(text, opts.maxDepth)) {
-      return done(
-        new SqlgateError('BAD_REQUEST', `the request body is nested deeper than ${opts.maxDepth} levels`),
-        undefined,
-      );
-    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      return done(new SqlgateError('BAD_REQUEST', 'the request body is not valid JSON'), undefined);
-    }
-    if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
-      try {
-        rejectPoisonedKeys(parsed);
-      } catch (err) {
-        return done(err as Error, undefined);
-      }
+      parsed = parseJsonBody(body as string, opts.maxDepth);
+    } catch (err) {
+      return done(err as Error, undefined);
     }
     done(null, parsed);
   });
