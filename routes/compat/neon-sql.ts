@@ -61,7 +61,13 @@ export function neonErrorHandler(err: unknown, request: FastifyRequest, reply: F
   if (request.server.hasDecorator('metrics')) request.server.metrics.countError(e.code);
   if (e.code === 'INTERNAL') request.log.error({ err: e.cause ?? e }, 'internal error');
   else request.log.info({ code: e.code, dbCode: e.details.dbCode }, 'request failed');
-  const status = KEEP_STATUS.has(e.status) ? e.status : e.status >= 500 ? e.status : 400;
+  // A database error is always Neon's 400 with its SQLSTATE (neon() reads error fields only from a 400).
+  const status =
+    e.details.sqlState === undefined && KEEP_STATUS.has(e.status)
+      ? e.status
+      : e.status >= 500 && e.details.sqlState === undefined
+        ? e.status
+        : 400;
   if (e.details.retryAfter !== undefined && (status === 429 || status === 503))
     reply.header('retry-after', String(e.details.retryAfter));
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="sqlgate"');

@@ -84,6 +84,16 @@ function pgTimestamp(v: string): string {
   return s.replace(/([+-]\d{2}):00$/, '$1');
 }
 
+/** A JSON value the way jsonb prints it: `{"k": "v", "n": [1, 2.5]}` (a space after `:` and `,`). */
+export function jsonbText(v: JsonValue): string {
+  if (Array.isArray(v)) return `[${v.map(jsonbText).join(', ')}]`;
+  if (v !== null && typeof v === 'object') {
+    const parts = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${jsonbText(x)}`);
+    return `{${parts.join(', ')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 function scalar(v: JsonValue, elemType: string): string {
   switch (elemType) {
     case 'bool':
@@ -96,8 +106,9 @@ function scalar(v: JsonValue, elemType: string): string {
     case 'timetz':
       return typeof v === 'string' ? v.replace(/([+-]\d{2}):00$/, '$1') : String(v);
     case 'json':
-    case 'jsonb':
       return JSON.stringify(v);
+    case 'jsonb':
+      return jsonbText(v);
     default:
       if (typeof v === 'string') return v;
       if (typeof v === 'number') return String(v);
