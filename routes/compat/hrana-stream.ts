@@ -1,6 +1,7 @@
 import type { Dialect } from '../../src/backend/dialect.js';
 import { compileStatement, leadingKeyword, scanSql } from '../../src/backend/sql-lexer.js';
 import type { TxStatus } from '../../src/backend/storage-backend.js';
+import type { TransactionManager } from '../../src/backend/transaction-manager.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../../src/backend/types.js';
 import { toSqlgateError } from '../../src/plugins/error-handler.js';
 import type { HranaBatch, HranaCond, HranaRequest, HranaStmt } from './hrana-requests.js';
@@ -26,6 +27,47 @@ export interface StreamTarget {
   opts: ExecOptions;
   /** Counts a successful statement in /metrics. */
   observe(result: QueryResult): void;
+  /** The stream's transaction manager (libsql's BEGIN forms fall back to it, see `execute`). */
+  tm: TransactionManager;
+}
+
+/**
+ * libsql clients start transactions with `BEGIN IMMEDIATE` (write), `BEGIN DEFERRED` and
+ * `BEGIN TRANSACTION READONLY` (read), which SQLite's own grammar, PostgreSQL and MySQL do not all accept.
+ * When the database refuses one of them, the transaction is begun through the dialect instead
+ * (`beginSql`: READ ONLY where asked), so the same client code runs on every backend.
+ */
+const LIBSQL_BEGIN =
+  /^\s*BEGIN(?:\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(?:\s+TRANSACTION)?(\s+READONLY)?\s*;?\s*$/i;
+
+const EMPTY = (command: string): QueryResult => ({
+  columns: [],
+  rows: [],
+  rowCount: 0,
+  affectedRows: 0,
+  lastInsertId: null,
+  command,
+  durationMs: 0,
+});
+
+/** Runs a statement; a refused libsql BEGIN form is retried as the dialect's begin; after-end SQL is run. */
+async function execute(target: StreamTarget, stmt: Statement): Promise<QueryResult> {
+  const m = stmt.params.length === 0 ? LIBSQL_BEGIN.exec(stmt.sql) : null;
+  try {
+    // READONLY: SQLite would take the word for a transaction name and begin a writable transaction.
+    if (m?.[2] && target.tm.state === 'idle') {
+      await target.tm.begin({ readOnly: true });
+      return EMPTY('BEGIN');
+    }
+    return await target.execute(stmt, target.opts);
+  } catch (e) {
+    if (!m || m[2] || target.tm.state !== 'idle') throw e;
+    await target.tm.begin({});
+    return EMPTY('BEGIN');
+  } finally {
+    // A transaction that ended (COMMIT/ROLLBACK sent as SQL) gets the dialect's after-end statements.
+    await target.tm.sync().catch(() => undefined);
+  }
 }
 
 export type StreamResult =
@@ -64,7 +106,7 @@ export function compileHranaStmt(target: StreamTarget, stmt: HranaStmt): Stateme
 }
 
 async function runStmt(target: StreamTarget, stmt: HranaStmt): Promise<HranaStmtResult> {
-  const result = await target.execute(compileHranaStmt(target, stmt), target.opts);
+  const result = await execute(target, compileHranaStmt(target, stmt));
   target.observe(result);
   return toStmtResult(result, stmt.want_rows ?? true);
 }
@@ -154,7 +196,7 @@ async function describe(target: StreamTarget, sql: string) {
 /** Runs every statement of a script in order; the first error ends the sequence. */
 async function sequence(target: StreamTarget, sql: string): Promise<void> {
   for (const part of splitSqlScript(sql, target.dialect.lexer)) {
-    const r = await target.execute({ sql: part, params: [] }, target.opts);
+    const r = await execute(target, { sql: part, params: [] });
     target.observe(r);
   }
 }

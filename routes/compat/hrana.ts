@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorizeBackend } from '../../src/auth/scopes.js';
 import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
+import { TransactionManager } from '../../src/backend/transaction-manager.js';
 import type { Config } from '../../src/config.js';
 import { SqlgateError } from '../../src/errors.js';
 import { toSqlgateError } from '../../src/plugins/error-handler.js';
@@ -65,6 +66,13 @@ export default async function hranaRoutes(
   const batons = new BatonRegistry(store);
   const limits = config.limits;
   app.setErrorHandler(hranaErrorHandler);
+  // Fastify appends `; charset=utf-8` to a JSON type when the reply is sent; the libsql client then reads
+  // no error body at all. Set back here, after serialization, right before the headers are written.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith(JSON_TYPE)) reply.header('content-type', JSON_TYPE);
+    done(null, payload);
+  });
 
   const targetFor = (
     request: FastifyRequest,
@@ -84,6 +92,7 @@ export default async function hranaRoutes(
       request.principal.limits?.maxRows,
     ),
     observe: (r) => app.metrics.observeResult(backend.name, r),
+    tm: session ? session.tm : new TransactionManager(conn),
   });
 
   const runAll = async (target: StreamTarget, requests: HranaRequest[]): Promise<StreamResult[]> => {
@@ -137,12 +146,14 @@ export default async function hranaRoutes(
     if (body.baton === null && closes) {
       // A one-shot stream (client.execute, batch, executeMultiple): a pinned connection for this request only.
       const conn = await acquireFor(principal, backend, { clientDrivesTransactions: true });
+      let results: StreamResult[];
       try {
-        const results = await runAll(targetFor(request, backend, conn, new Map()), body.requests);
-        return sendJson(reply, 200, { baton: null, base_url: null, results });
+        results = await runAll(targetFor(request, backend, conn, new Map()), body.requests);
       } finally {
+        // Released (reset: anything left open rolled back) before the client hears back.
         await conn.release().catch((err: unknown) => request.log.warn({ err }, 'releasing a stream failed'));
       }
+      return sendJson(reply, 200, { baton: null, base_url: null, results });
     }
 
     let id: string;
