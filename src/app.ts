@@ -3,6 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import backendsRoute from '../routes/backends.js';
 import batchRoute from '../routes/batch.js';
+import compatRoutes from '../routes/compat/index.js';
+import neonCredentials from '../routes/compat/neon-credentials.js';
 import executeRoute from '../routes/execute.js';
 import healthRoute from '../routes/health.js';
 import metricsRoute from '../routes/metrics.js';
@@ -36,6 +38,7 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["x-api-key"]',
   'req.headers["proxy-authorization"]',
+  'req.headers["neon-connection-string"]',
   'res.headers["set-cookie"]',
   'headers.authorization',
   'params',
@@ -121,6 +124,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(metricsPlugin);
   await app.register(jsonBodyPlugin, { maxDepth: config.limits.maxJsonDepth });
   await app.register(securityHeadersPlugin, { config });
+  // Before the principal: neon() may carry its API key as the connection string's password.
+  if (config.compat.neon.enabled) await app.register(neonCredentials);
   await app.register(principalPlugin, { config });
   await app.register(rateLimitPlugin, { config });
   // After backends: onClose runs in reverse order, so sessions roll back before the pools close.
@@ -131,5 +136,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(batchRoute, { config });
   await app.register(sessionsRoute, { config });
   await app.register(backendsRoute);
+  await app.register(compatRoutes, { config });
   return app;
 }

@@ -260,6 +260,41 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    compat: Type.Object(
+      {
+        neon: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true, description: 'Serve POST /sql (Neon SQL-over-HTTP).' }),
+            databases: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), {
+              default: {},
+              description:
+                'Database name in Neon-Connection-String -> backend name; unlisted names are taken as ' +
+                'backend names themselves.',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        hrana: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true, description: 'Serve /v2, /v3 (Hrana over HTTP).' }),
+            backend: Type.Optional(
+              Type.String({
+                minLength: 1,
+                description: 'Backend of /v2/pipeline and /v3/pipeline; the default backend when omitted.',
+              }),
+            ),
+            maxPipelineRequests: Type.Integer({
+              minimum: 1,
+              maximum: 100_000,
+              default: 1000,
+              description: 'Requests in one pipeline; more is refused with HRANA_PROTO_ERROR.',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     logging: Type.Object(
       {
         level: Type.Union(

@@ -91,6 +91,29 @@ function poisoned(): SqlgateError {
 }
 
 /**
+ * A JSON request body -> its value, with `limits.maxJsonDepth` enforced before parsing and
+ * prototype-poisoning keys rejected; BAD_REQUEST without quoting the body (it holds params). Shared with
+ * the protocol endpoints whose clients send JSON as text/plain (routes/compat/neon-sql.ts).
+ */
+export function parseJsonBody(text: string, maxDepth: number): unknown {
+  if (text.length === 0) throw new SqlgateError('BAD_REQUEST', 'the request body is empty');
+  if (exceedsDepth(text, maxDepth)) {
+    throw new SqlgateError('BAD_REQUEST', `the request body is nested deeper than ${maxDepth} levels`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new SqlgateError('BAD_REQUEST', 'the request body is not valid JSON');
+  }
+  if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
+    rejectPoisonedKeys(parsed);
+    if (SURROGATE_ESCAPE.test(text)) rejectLoneSurrogates(parsed);
+  }
+  return parsed;
+}
+
+/**
  * Replaces Fastify's JSON body parser with one that also enforces `limits.maxJsonDepth` (before parsing)
  * and rejects prototype-poisoning keys, bodies that are not valid UTF-8 and lone surrogates in strings, answering 400 BAD_REQUEST without quoting the body (it holds params).
  * The body size limit (`server.bodyLimit` -> 413) still applies: Fastify counts the bytes before this runs.
@@ -98,37 +121,21 @@ function poisoned(): SqlgateError {
 async function jsonBodyPlugin(app: FastifyInstance, opts: { maxDepth: number }): Promise<void> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
-    let text: string;
-    try {
-      // Invalid UTF-8 would otherwise become U+FFFD without a word (in SQL, in string params).
-      text = UTF8.decode(body as Buffer);
-    } catch {
-      return done(
-        new SqlgateError('BAD_REQUEST', 'the request body is not valid UTF-8 (JSON must be UTF-8 encoded)'),
-        undefined,
-      );
-    }
-    if (text.length === 0)
-      return done(new SqlgateError('BAD_REQUEST', 'the request body is empty'), undefined);
-    if (exceedsDepth(text, opts.maxDepth)) {
-      return done(
-        new SqlgateError('BAD_REQUEST', `the request body is nested deeper than ${opts.maxDepth} levels`),
-        undefined,
-      );
-    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      return done(new SqlgateError('BAD_REQUEST', 'the request body is not valid JSON'), undefined);
-    }
-    if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
+      // Invalid UTF-8 would otherwise become U+FFFD without a word (in SQL, in string params).
+      let text: string;
       try {
-        rejectPoisonedKeys(parsed);
-        if (SURROGATE_ESCAPE.test(text)) rejectLoneSurrogates(parsed);
-      } catch (err) {
-        return done(err as Error, undefined);
+        text = UTF8.decode(body as Buffer);
+      } catch {
+        throw new SqlgateError(
+          'BAD_REQUEST',
+          'the request body is not valid UTF-8 (JSON must be UTF-8 encoded)',
+        );
       }
+      parsed = parseJsonBody(text, opts.maxDepth);
+    } catch (err) {
+      return done(err as Error, undefined);
     }
     done(null, parsed);
   });

@@ -17,7 +17,18 @@ async function securityHeadersPlugin(app: FastifyInstance, opts: { config: Confi
     await app.register(cors, {
       origin: [...corsConfig.origins],
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+      // neon-*: what @neondatabase/serverless sends from a browser (POST /sql, docs/compat.md).
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'x-request-id',
+        'neon-connection-string',
+        'neon-raw-text-output',
+        'neon-array-mode',
+        'neon-batch-isolation-level',
+        'neon-batch-read-only',
+        'neon-batch-deferrable',
+      ],
       exposedHeaders: [
         'x-request-id',
         'retry-after',

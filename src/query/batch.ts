@@ -37,6 +37,8 @@ export type BatchInput = (
   continueOnError?: boolean;
   isolationLevel?: BeginOptions['isolationLevel'];
   readOnly?: boolean;
+  /** PostgreSQL SERIALIZABLE READ ONLY DEFERRABLE (the Neon endpoint's Neon-Batch-Deferrable). */
+  deferrable?: boolean;
 };
 
 /** One entry of `results`: a QueryResult, or the error of that statement. */
@@ -180,6 +182,7 @@ function prepare(conn: Connection, input: BatchInput, ctx: BatchContext): Prepar
   const begin: BeginOptions = {};
   if (input.isolationLevel !== undefined) begin.isolationLevel = input.isolationLevel;
   if (input.readOnly !== undefined) begin.readOnly = input.readOnly;
+  if (input.deferrable !== undefined) begin.deferrable = input.deferrable;
   const base = {
     transaction,
     continueOnError: input.continueOnError ?? false,

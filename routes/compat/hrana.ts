@@ -1,0 +1,206 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authorizeBackend } from '../../src/auth/scopes.js';
+import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
+import { TransactionManager } from '../../src/backend/transaction-manager.js';
+import type { Config } from '../../src/config.js';
+import { SqlgateError } from '../../src/errors.js';
+import { toSqlgateError } from '../../src/plugins/error-handler.js';
+import { execOptions } from '../../src/query/exec-options.js';
+import { acquireFor } from '../../src/query/read-only.js';
+import type { Session } from '../../src/sessions/session.js';
+import { BatonRegistry } from './batons.js';
+import { type HranaRequest, type PipelineLimits, parsePipeline } from './hrana-requests.js';
+import { runRequest, type StreamResult, type StreamTarget } from './hrana-stream.js';
+import { HranaProtocolError, toHranaError } from './hrana-values.js';
+
+/**
+ * Hrana over HTTP (libSQL / sqld HTTP API v2 and v3, JSON encoding): POST /v2/pipeline, /v3/pipeline and
+ * the GET /v2, /v3 probes, for the configured backend at the root and for any backend under
+ * /hrana/<backend>/. Protocol translation only: statements run through the backends and the session store
+ * exactly as /v1 runs them (auth, scopes, read-only principals, limits, metrics).
+ * @see https://github.com/tursodatabase/libsql/blob/main/docs/HTTP_V2_SPEC.md
+ * @see docs/compat.md
+ */
+
+/** The libsql client reads an error body only when its content-type is exactly this (no charset). */
+const JSON_TYPE = 'application/json';
+
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type(JSON_TYPE).send(JSON.stringify(body));
+}
+
+/** Anything thrown on a Hrana route -> `{message, code}` with the HTTP status of its gateway code. */
+export function hranaErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof HranaProtocolError) {
+    request.log.info({ code: err.code }, 'hrana request refused');
+    return sendJson(reply, err.status, { message: err.message, code: err.code });
+  }
+  const e = toSqlgateError(err);
+  if (request.server.hasDecorator('metrics')) request.server.metrics.countError(e.code);
+  if (e.code === 'INTERNAL') request.log.error({ err: e.cause ?? e }, 'internal error');
+  else request.log.info({ code: e.code, dbCode: e.details.dbCode }, 'request failed');
+  if (e.details.retryAfter !== undefined) reply.header('retry-after', String(e.details.retryAfter));
+  if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="sqlgate"');
+  return sendJson(reply, e.status, toHranaError(e));
+}
+
+/** Session errors on a baton -> the stream errors a libsql client knows. */
+function streamError(err: unknown): unknown {
+  if (err instanceof SqlgateError) {
+    if (err.code === 'SESSION_EXPIRED') return new HranaProtocolError(err.message, 'STREAM_EXPIRED');
+    if (err.code === 'SESSION_NOT_FOUND')
+      return new HranaProtocolError('the baton is not valid', 'BATON_INVALID');
+  }
+  return err;
+}
+
+export interface HranaRouteOptions {
+  config: Config;
+}
+
+export default async function hranaRoutes(
+  app: FastifyInstance,
+  { config }: HranaRouteOptions,
+): Promise<void> {
+  const store = app.sessions;
+  const batons = new BatonRegistry(store);
+  const limits = config.limits;
+  app.setErrorHandler(hranaErrorHandler);
+  // Fastify appends `; charset=utf-8` to a JSON type when the reply is sent; the libsql client then reads
+  // no error body at all. Set back here, after serialization, right before the headers are written.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith(JSON_TYPE)) reply.header('content-type', JSON_TYPE);
+    done(null, payload);
+  });
+
+  const targetFor = (
+    request: FastifyRequest,
+    backend: StorageBackend,
+    conn: Connection,
+    sqls: Map<number, string>,
+    session?: Session,
+  ): StreamTarget => ({
+    dialect: conn.dialect,
+    execute: (stmt, opts) => (session ? session.execute(stmt, opts) : conn.execute(stmt, opts)),
+    txStatus: () => conn.txStatus(),
+    sqls,
+    opts: execOptions(
+      limits,
+      { rowMode: 'array', int64: 'string' },
+      undefined,
+      request.principal.limits?.maxRows,
+    ),
+    observe: (r) => app.metrics.observeResult(backend.name, r),
+    tm: session ? session.tm : new TransactionManager(conn),
+  });
+
+  const runAll = async (target: StreamTarget, requests: HranaRequest[]): Promise<StreamResult[]> => {
+    const results: StreamResult[] = [];
+    let closed = false;
+    for (const req of requests) {
+      if (closed) {
+        results.push({ type: 'error', error: { message: 'the stream is closed', code: 'STREAM_CLOSED' } });
+        continue;
+      }
+      results.push(await runRequest(target, req));
+      if (req.type === 'close') closed = true;
+    }
+    return results;
+  };
+
+  /** Ends the stream of a baton a refused pipeline carried, so a bad request leaves nothing open. */
+  const closeQuietly = async (request: FastifyRequest): Promise<void> => {
+    const baton = (request.body as { baton?: unknown } | null)?.baton;
+    if (typeof baton !== 'string') return;
+    try {
+      const id = batons.redeem(baton);
+      await store.runAndClose(id, request.principal, 'closed by the client', async () => undefined);
+    } catch {
+      // not a live stream of this caller: nothing to close
+    }
+  };
+
+  const pipeline = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    version: 2 | 3,
+    backendName: string | undefined,
+  ) => {
+    const lim: PipelineLimits = {
+      maxRequests: config.compat.hrana.maxPipelineRequests,
+      maxSteps: limits.maxBatchStatements,
+      version,
+    };
+    let body: ReturnType<typeof parsePipeline>;
+    try {
+      body = parsePipeline(request.body, lim);
+    } catch (err) {
+      await closeQuietly(request);
+      throw err;
+    }
+    const backend = authorizeBackend(request, app.backends, backendName);
+    const principal = request.principal;
+    const closes = body.requests.some((r) => r.type === 'close');
+
+    if (body.baton === null && closes) {
+      // A one-shot stream (client.execute, batch, executeMultiple): a pinned connection for this request only.
+      const conn = await acquireFor(principal, backend, { clientDrivesTransactions: true });
+      let results: StreamResult[];
+      try {
+        results = await runAll(targetFor(request, backend, conn, new Map()), body.requests);
+      } finally {
+        // Released (reset: anything left open rolled back) before the client hears back.
+        await conn.release().catch((err: unknown) => request.log.warn({ err }, 'releasing a stream failed'));
+      }
+      return sendJson(reply, 200, { baton: null, base_url: null, results });
+    }
+
+    let id: string;
+    if (body.baton === null) {
+      const session = await store.open(principal, { backend: backend.name, begin: false });
+      id = session.id;
+      batons.issue(id);
+    } else {
+      id = batons.redeem(body.baton);
+    }
+    const work = async (s: Session) => {
+      if (s.backend.name !== backend.name) {
+        throw new HranaProtocolError('the baton belongs to a stream on another backend', 'BATON_INVALID');
+      }
+      return runAll(targetFor(request, backend, s.conn, batons.sqls(id), s), body.requests);
+    };
+    try {
+      if (closes) {
+        const { result } = await store.runAndClose(id, principal, 'closed by the client', work);
+        return sendJson(reply, 200, { baton: null, base_url: null, results: result });
+      }
+      const results = await store.run(id, principal, work);
+      return sendJson(reply, 200, { baton: batons.reissue(id), base_url: null, results });
+    } catch (err) {
+      throw streamError(err);
+    }
+  };
+
+  for (const version of [2, 3] as const) {
+    for (const prefix of ['', '/hrana/:backend']) {
+      const backendOf = (request: FastifyRequest) =>
+        (request.params as { backend?: string }).backend ?? config.compat.hrana.backend;
+      app.get(`${prefix}/v${version}`, { schema: { hide: true } }, async (_request, reply) =>
+        reply.code(200).type('text/plain').send(''),
+      );
+      app.post(`${prefix}/v${version}/pipeline`, { schema: { hide: true } }, (request, reply) =>
+        pipeline(request, reply, version, backendOf(request)),
+      );
+    }
+  }
+  for (const prefix of ['', '/hrana/:backend']) {
+    app.post(`${prefix}/v3/cursor`, { schema: { hide: true } }, async (request) => {
+      await closeQuietly(request);
+      throw new HranaProtocolError(
+        'cursors (/v3/cursor) are not supported by this server; use /v3/pipeline',
+        'CURSORS_NOT_SUPPORTED',
+      );
+    });
+  }
+}
