@@ -257,6 +257,21 @@ export const ConfigSchema = Type.Object(
         maxOpen: Type.Integer({ minimum: 1, default: 256 }),
         maxPerPrincipal: Type.Integer({ minimum: 1, default: 64 }),
         tombstoneMs: Type.Integer({ minimum: 1000, default: 300_000 }),
+        replica: Type.Optional(
+          Type.Object(
+            {
+              id: Type.String({
+                pattern: '^[a-z0-9][a-z0-9-]{0,31}$',
+                description: 'This replica: every session id starts with it, for the balancer to route on.',
+              }),
+              secret: Type.String({
+                minLength: 32,
+                description: 'HMAC key shared by all replicas; session ids are signed with it.',
+              }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

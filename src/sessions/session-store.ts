@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { SqlgateError } from '../errors.js';
 import { acquireFor } from '../query/read-only.js';
 import { type CloseReason, Session } from './session.js';
-import { isSessionIdShaped, newSessionId } from './session-id.js';
+import { newSessionId, sessionIdOwner } from './session-id.js';
 
 /** The part of the backend registry the store needs (the real one is `app.backends`). */
 export interface BackendLookup {
@@ -147,7 +147,7 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
       // credential can guarantee that (acquireFor refuses otherwise).
       conn = await acquireFor(principal, backend, { clientDrivesTransactions: !begin });
       session = new Session({
-        id: newSessionId(),
+        id: newSessionId(this.config.replica),
         principalId: principal.id,
         backend,
         conn,
@@ -214,7 +214,16 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
    * SESSION_NOT_FOUND for anything else (including another principal's session).
    */
   get(id: string, principal: Principal): Session {
-    if (!isSessionIdShaped(id)) throw notFound();
+    const owner = sessionIdOwner(id, this.config.replica);
+    if (owner.kind === 'invalid') throw notFound();
+    if (owner.kind === 'foreign') {
+      // Signed by another replica of this deployment: the balancer could not reach its owner (down or
+      // removed by its health check), and a session cannot move, so say so with a retryable code.
+      throw new SqlgateError(
+        'BACKEND_UNAVAILABLE',
+        `the session belongs to replica ${owner.owner}, which did not receive this request (is it down?)`,
+      );
+    }
     const session = this.live.get(id);
     if (session && session.principalId === principal.id) {
       if (session.state !== 'open') throw session.goneError();
