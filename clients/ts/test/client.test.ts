@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, createClient, decimal, SqlgateError, sql } from '../src/index.js';
+import { type Client, createClient, decimal, type Session, SqlgateError, sql } from '../src/index.js';
 import { DDL, ph, SUFFIX } from './ddl.js';
 import { type Db, type Gateway, startGateway, uniqueName } from './gateway.js';
 
@@ -141,7 +141,7 @@ describe.each(ALL)('client on %s', (db) => {
     });
     expect(out).toBe('done');
     const boom = new Error('boom');
-    let leaked: Client['transaction'] extends (fn: (tx: infer X) => unknown) => unknown ? X : never;
+    let leaked: Session | undefined;
     await expect(
       c.transaction(async (tx) => {
         leaked = tx;
@@ -151,7 +151,9 @@ describe.each(ALL)('client on %s', (db) => {
     ).rejects.toBe(boom);
     expect((await c.execute(`SELECT id FROM ${t} ORDER BY id`)).rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
     // Used after it ended: refused in the client, with no request.
-    const late = await leaked!.execute('SELECT 1').catch((e) => e);
+    expect(leaked).toBeDefined();
+    const late = (await (leaked as Session).execute('SELECT 1').catch((e: unknown) => e)) as SqlgateError;
+    expect(late).toBeInstanceOf(SqlgateError);
     expect(late.code).toBe('TRANSACTION_CLOSED');
     expect(late.status).toBe(0);
   });
