@@ -34,6 +34,46 @@ function invalid(where: string, message: string): SqlgateError {
   return new SqlgateError('PARAM_INVALID', `${where}: ${message}`);
 }
 
+const RE_DATE_PARTS = /^(-?)(\d{4,6})-(\d{2})-(\d{2})/;
+const RE_CLOCK_PARTS = /(?:^-?|[T ])(\d{1,3}):(\d{2})(?::(\d{2}))?/;
+const RE_OFFSET_PARTS = /[+-](\d{2}):?(\d{2})?(?::?(\d{2}))?$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * What is impossible in a date/time text the format regexes accepted: month 13, February 30, hour 25,
+ * minute 60, an offset beyond ±15:59 — or null. Leap years are the proleptic Gregorian calendar's (1 BC is
+ * astronomical year 0). TIME may be a MySQL duration, so its hours are not capped; a clock inside a date is
+ * 00:00–23:59:59.
+ */
+function calendarProblem(value: string, tag: 'DATE' | 'TIME' | 'DATETIME' | 'TIMESTAMP'): string | null {
+  if (value === 'infinity' || value === '-infinity') return null;
+  if (tag !== 'TIME') {
+    const d = RE_DATE_PARTS.exec(value);
+    if (!d) return 'not a valid date';
+    const year = Number(d[2]) * (d[1] === '-' ? -1 : 1);
+    const astronomical = value.endsWith(' BC') ? 1 - year : year;
+    const month = Number(d[3]);
+    const day = Number(d[4]);
+    if (month < 1 || month > 12) return 'month must be 01-12';
+    const leap = astronomical % 4 === 0 && (astronomical % 100 !== 0 || astronomical % 400 === 0);
+    const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+    if (day < 1 || day > (days ?? 31)) return `day must be 01-${days} for that month`;
+    if (tag === 'DATE') return null;
+  }
+  const rest = tag === 'TIME' ? value : value.slice(value.search(/[T ]/));
+  const c = RE_CLOCK_PARTS.exec(rest);
+  if (!c) return 'not a valid time';
+  if (tag !== 'TIME' && Number(c[1]) > 23) return 'hour must be 00-23';
+  if (Number(c[2]) > 59) return 'minute must be 00-59';
+  if (c[3] !== undefined && Number(c[3]) > 59) return 'second must be 00-59';
+  if (tag === 'TIMESTAMP' || tag === 'TIME') {
+    const zone = RE_OFFSET_PARTS.exec(rest.slice(c.index + c[0].length).replace(/\.\d+/, ''));
+    if (zone && (Number(zone[1]) > 15 || Number(zone[2] ?? 0) > 59 || Number(zone[3] ?? 0) > 59))
+      return 'offset must be within ±15:59:59';
+  }
+  return null;
+}
+
 /** Parses a decimal integer string (or safe integer) into an int64 bigint. */
 export function toInt64(value: unknown, where: string): bigint {
   let big: bigint;
@@ -70,6 +110,13 @@ function tagged(obj: Record<string, unknown>, where: string): ParamValue {
     if (typeof v !== 'string' || (re && !re.test(v))) throw invalid(where, `not a valid ${what} value`);
     return v;
   };
+  /** A date/time tag: the format, then the calendar (the databases differ in what they would do with 02-30). */
+  const needCalendar = (t: 'DATE' | 'TIME' | 'DATETIME' | 'TIMESTAMP', re: RegExp): string => {
+    const text = needString(re);
+    const problem = calendarProblem(text, t);
+    if (problem) throw invalid(where, `not a valid ${t} value (${problem})`);
+    return text;
+  };
   switch (tag) {
     case 'NULL':
       return { type: 'NULL', value: null };
@@ -104,13 +151,13 @@ function tagged(obj: Record<string, unknown>, where: string): ParamValue {
     case 'INTERVAL':
       return { type: 'INTERVAL', value: needString() };
     case 'DATE':
-      return { type: 'DATE', value: needString(RE_DATE) };
+      return { type: 'DATE', value: needCalendar(tag, RE_DATE) };
     case 'TIME':
-      return { type: 'TIME', value: needString(RE_TIME) };
+      return { type: 'TIME', value: needCalendar(tag, RE_TIME) };
     case 'DATETIME':
-      return { type: 'DATETIME', value: needString(RE_DATETIME) };
+      return { type: 'DATETIME', value: needCalendar(tag, RE_DATETIME) };
     case 'TIMESTAMP':
-      return { type: 'TIMESTAMP', value: needString(RE_TIMESTAMP) };
+      return { type: 'TIMESTAMP', value: needCalendar(tag, RE_TIMESTAMP) };
     case 'UUID':
       return { type: 'UUID', value: needString(RE_UUID) };
     case 'BLOB': {

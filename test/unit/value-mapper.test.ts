@@ -185,3 +185,51 @@ describe('PostgreSQL-shaped dates are accepted back', () => {
     expect(codeOf(() => decodeParam({ $type: 'TIME', value: '1:00' }, 'p'))).toBe('PARAM_INVALID');
   });
 });
+
+describe('tagged dates and times are checked against the calendar (issue #15, defect 5)', () => {
+  const ok = (type: string, value: string) => decodeParam({ $type: type, value }, 'p');
+  const refused = (type: string, value: string) => {
+    let err: unknown;
+    try {
+      ok(type, value);
+    } catch (e) {
+      err = e;
+    }
+    expect(err, `${type} ${value}`).toBeInstanceOf(SqlgateError);
+    expect((err as SqlgateError).code).toBe('PARAM_INVALID');
+    expect((err as SqlgateError).message).not.toContain(value);
+  };
+
+  it('refuses impossible days, months, hours, minutes, seconds and offsets', () => {
+    refused('DATE', '2024-02-30');
+    refused('DATE', '2023-02-29');
+    refused('DATE', '2024-04-31');
+    refused('DATE', '2024-13-01');
+    refused('DATE', '2024-00-10');
+    refused('DATE', '2024-01-00');
+    refused('DATETIME', '2024-02-30T10:00:00');
+    refused('DATETIME', '2024-01-01 25:00:00');
+    refused('DATETIME', '2024-01-01T10:60:00');
+    refused('TIMESTAMP', '2024-13-01T00:00:00Z');
+    refused('TIMESTAMP', '2024-01-01T00:00:61+00:00');
+    refused('TIMESTAMP', '2024-01-01T00:00:00+16:00');
+    refused('TIME', '10:61:00');
+    refused('TIME', '10:00:60');
+  });
+
+  it('accepts every real date, leap days, MySQL durations, BC eras, infinity and microseconds', () => {
+    expect(ok('DATE', '2024-02-29')).toEqual({ type: 'DATE', value: '2024-02-29' });
+    expect(ok('DATE', '2000-02-29').value).toBe('2000-02-29');
+    expect(ok('DATE', '0001-02-29 BC').value).toBe('0001-02-29 BC'); // 1 BC is a leap year
+    expect(ok('DATE', 'infinity').value).toBe('infinity');
+    expect(ok('DATE', '2024-12-31').value).toBe('2024-12-31');
+    expect(ok('DATETIME', '2024-02-29 23:59:59.999999').value).toBe('2024-02-29 23:59:59.999999');
+    expect(ok('TIMESTAMP', '2024-06-30T12:00:00.123456+05:45').value).toBe(
+      '2024-06-30T12:00:00.123456+05:45',
+    );
+    expect(ok('TIMESTAMP', '1900-01-01 00:00:00+00:19:32').value).toBe('1900-01-01 00:00:00+00:19:32');
+    expect(ok('TIME', '838:59:59').value).toBe('838:59:59');
+    expect(ok('TIME', '-12:30:00').value).toBe('-12:30:00');
+    expect(ok('TIME', '23:59:59.5+02:00').value).toBe('23:59:59.5+02:00');
+  });
+});
