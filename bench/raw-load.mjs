@@ -3,6 +3,8 @@
  *   mode "loop": `concurrency` async loops run `sql` with `params` over a pool of `pool` connections for
  *                `durationS` (after `warmupS`); reports ops/s, rows/s and latency percentiles.
  *   mode "bulk": inserts `rows` rows as multi-row INSERTs of `chunk` rows in one transaction; reports rows/s.
+ *   mode "stream": reads `sql` once through the driver's own row-at-a-time interface (pg Query 'row' events,
+ *                mysql2 query 'result' events, better-sqlite3 iterate()), keeping no rows; reports rows/s.
  * Usage: node bench/raw-load.mjs '<json options>'
  */
 import { BULK, bulkRow, multiRowInsert, resetBulk } from './lib/data.mjs';
@@ -94,8 +96,57 @@ async function bulk() {
   };
 }
 
+/** Counts the rows of one result read through the driver's streaming interface. */
+async function streamOnce() {
+  const cpu0 = process.cpuUsage();
+  let rows = 0;
+  if (o.driver === 'postgres') {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: o.url });
+    await client.connect();
+    const t1 = performance.now();
+    // A Query with a 'row' listener and no callback does not keep the rows (pg's own streaming mode).
+    await new Promise((resolve, reject) => {
+      const q = client.query(new pg.Query(o.sql));
+      q.on('row', () => rows++);
+      q.on('end', resolve);
+      q.on('error', reject);
+    });
+    const ms = performance.now() - t1;
+    await client.end();
+    return streamResult(rows, ms, cpu0);
+  }
+  if (o.driver === 'mysql') {
+    const { default: mysql } = await import('mysql2');
+    const conn = mysql.createConnection({ uri: o.url });
+    await new Promise((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+    const t1 = performance.now();
+    await new Promise((resolve, reject) => {
+      const q = conn.query(o.sql);
+      q.on('result', () => rows++);
+      q.on('end', resolve);
+      q.on('error', reject);
+    });
+    const ms = performance.now() - t1;
+    await new Promise((r) => conn.end(r));
+    return streamResult(rows, ms, cpu0);
+  }
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(o.file, { readonly: true });
+  const t1 = performance.now();
+  for (const _row of db.prepare(o.sql).iterate()) rows++;
+  const ms = performance.now() - t1;
+  db.close();
+  return streamResult(rows, ms, cpu0);
+}
+
+function streamResult(rows, ms, cpu0) {
+  const cpu = process.cpuUsage(cpu0);
+  return { rows, durationS: ms / 1000, rowsPerS: rows / (ms / 1000), cpuS: (cpu.user + cpu.system) / 1e6 };
+}
+
 try {
-  const result = o.mode === 'bulk' ? await bulk() : await loop();
+  const result = o.mode === 'bulk' ? await bulk() : o.mode === 'stream' ? await streamOnce() : await loop();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } catch (err) {
   process.stdout.write(`${JSON.stringify({ error: String(err?.stack ?? err) })}\n`);

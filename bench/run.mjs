@@ -7,7 +7,7 @@
  *
  *   npm run bench                       full run (~10 min): 3 alternating rounds of 3 s per measurement
  *   npm run bench -- --quick            smoke check: 1 round of 1 s
- *   npm run bench -- --only=point,wide  scenarios: point wide fastify bulk fanin coldstart (or 1-6)
+ *   npm run bench -- --only=point,wide  scenarios: point wide fastify bulk fanin coldstart stream (or 1-7)
  *   npm run bench -- --backends=postgres,sqlite --rounds=5 --duration=5
  *
  * Prints one table and writes bench/results/<time>.json (every run's raw numbers) and <time>.md.
@@ -28,9 +28,10 @@ import * as coldstart from './scenarios/coldstart.mjs';
 import * as fanin from './scenarios/fanin.mjs';
 import * as fastify from './scenarios/fastify.mjs';
 import * as point from './scenarios/point.mjs';
+import * as stream from './scenarios/stream.mjs';
 import * as wide from './scenarios/wide.mjs';
 
-const SCENARIOS = [point, wide, fastify, bulk, fanin, coldstart];
+const SCENARIOS = [point, wide, fastify, bulk, fanin, coldstart, stream];
 
 const { values } = parseArgs({
   options: {
