@@ -65,8 +65,11 @@ export async function cuttingProxy(target: string, afterBytes: number): Promise<
   };
 }
 
-/** A server that accepts requests and never answers: a reply lost after the request was sent. */
-export async function silentServer(): Promise<FaultServer & { requests: number }> {
+/**
+ * A server that accepts requests and never answers (a reply lost after the request was sent), or with
+ * `drop` closes the connection as soon as a request arrived (a connection lost mid-request).
+ */
+export async function silentServer(drop = false): Promise<FaultServer & { requests: number }> {
   const sockets = new Set<Socket>();
   const state = { connections: 0, requests: 0 };
   const server = createServer((s) => {
@@ -74,6 +77,7 @@ export async function silentServer(): Promise<FaultServer & { requests: number }
     sockets.add(s);
     s.on('data', (b: Buffer) => {
       state.requests += (b.toString('latin1').match(/^(GET|POST|DELETE) /gm) ?? []).length;
+      if (drop) s.destroy();
     });
     s.on('error', () => {});
   });
