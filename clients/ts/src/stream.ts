@@ -38,6 +38,7 @@ export class RowStream<Row = Record<string, unknown>> implements AsyncIterable<R
   readonly columns: Column[];
   private sum: StreamSummary | undefined;
   private started = false;
+  private cancelled = false;
 
   /** @internal */
   constructor(
@@ -60,6 +61,7 @@ export class RowStream<Row = Record<string, unknown>> implements AsyncIterable<R
 
   /** Stops reading and aborts the request (the gateway cancels the query). Safe to call at any time. */
   cancel(): void {
+    this.cancelled = true;
     if (this.sum === undefined) this.ctl.abort('cancelled');
     this.lines.release();
   }
@@ -67,6 +69,7 @@ export class RowStream<Row = Record<string, unknown>> implements AsyncIterable<R
   async *[Symbol.asyncIterator](): AsyncGenerator<Row, void, undefined> {
     if (this.started) throw new SqlgateError('BAD_REQUEST', 'a RowStream can be iterated only once');
     this.started = true;
+    if (this.cancelled) throw new SqlgateError('ABORTED', 'the stream was cancelled before it was read');
     let n = 0;
     try {
       // One line of lookahead: only the body's last line is the trailer (a row may have a "done" column).
@@ -150,8 +153,13 @@ class LineReader {
         this.buf += this.text.decode();
         continue;
       }
-      this.buf += this.text.decode(chunk.value, { stream: true });
-      const parts = this.buf.split('\n');
+      const text = this.text.decode(chunk.value, { stream: true });
+      // Split only when a line ended: a long row arriving in many chunks is not rescanned each time.
+      if (!text.includes('\n')) {
+        this.buf += text;
+        continue;
+      }
+      const parts = (this.buf + text).split('\n');
       this.buf = parts.pop() ?? '';
       this.queue = parts.filter((p) => p !== '');
       this.at = 0;

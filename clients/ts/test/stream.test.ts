@@ -230,4 +230,25 @@ describe('stream edges', () => {
     await tx.commit();
     expect(await tx.stream('SELECT 1').catch((e: SqlgateError) => e.code)).toBe('TRANSACTION_CLOSED');
   });
+
+  it('reassembles a row larger than many chunks, and refuses to read a stream cancelled before', async () => {
+    const c = createClient({ url: gw.url, backend: 'sqlite' });
+    // 3 MB made by the database (a request body that large is refused): 'ab' x 1.5M, then 'end'.
+    const big = `${'ab'.repeat(1_500_000)}end`;
+    const s = await c.stream<{ v: string; n: number }>(
+      "SELECT replace(hex(zeroblob(1500000)), '00', 'ab') || 'end' AS v, 2 AS n",
+    );
+    const rows = [];
+    for await (const r of s) rows.push(r);
+    expect(rows.length).toBe(1);
+    expect(rows[0]?.v.length).toBe(big.length);
+    expect(rows[0]?.v === big).toBe(true);
+    expect(rows[0]?.n).toBe(2);
+    const early = await c.stream('SELECT 1 AS a');
+    early.cancel();
+    const e = await (async () => {
+      for await (const _ of early);
+    })().catch((x: SqlgateError) => x.code);
+    expect(e).toBe('ABORTED');
+  });
 });
