@@ -81,6 +81,13 @@ export class Transport {
         try {
           return (await res.json()) as T;
         } catch (err) {
+          if (err instanceof SyntaxError && !ctl.signal.aborted) {
+            throw new SqlgateError('BAD_RESPONSE', `the gateway's ${res.status} reply is not JSON`, {
+              status: res.status,
+              requestId: res.headers.get('x-request-id') ?? undefined,
+              cause: err,
+            });
+          }
           throw this.networkError(err, call, ctl.signal.reason === TIMED_OUT, timeoutMs);
         }
       }),

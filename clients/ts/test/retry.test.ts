@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, SqlgateError } from '../src/index.js';
 import { closedPort, silentServer } from './faults.js';
@@ -92,6 +94,25 @@ describe('retries on network failures', () => {
       expect(dropping.requests).toBe(1);
     } finally {
       await dropping.close();
+    }
+  });
+
+  it('a 2xx reply that is not JSON is BAD_RESPONSE and is not retried', async () => {
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'text/html', 'x-request-id': 'proxy-1' }).end('<html>captive portal</html>');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const c = createClient({ url: `http://127.0.0.1:${port}`, retry: { retries: 5, baseDelayMs: 1 } });
+      const e = (await c.execute('SELECT 1').catch((x: unknown) => x)) as SqlgateError;
+      expect(e).toBeInstanceOf(SqlgateError);
+      expect([e.code, e.status, e.requestId, e.retryable]).toEqual(['BAD_RESPONSE', 200, 'proxy-1', false]);
+      expect(hits).toBe(1);
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 });
