@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,15 +16,19 @@ import { failingSql, runningSql, seriesSql } from './series.js';
 const ALL: Db[] = ['sqlite', 'postgres', 'mysql'];
 // A second backend per database with a pool of ONE connection: a leaked connection makes the next call 503.
 const one = (db: Db, url: string) => `  ${db}_one: { driver: ${db}, url: "${url}", pool: { max: 1, acquireTimeoutMs: 3000 } }`;
+const oneFile = join(tmpdir(), `${uniqueName('one')}.sqlite`);
 const gw: Gateway = await startGateway(
   [
-    `  sqlite_one: { driver: sqlite, database: "${join(tmpdir(), `${uniqueName('one')}.sqlite`)}", pool: { max: 1, acquireTimeoutMs: 3000 } }`,
+    `  sqlite_one: { driver: sqlite, database: "${oneFile}", pool: { max: 1, acquireTimeoutMs: 3000 } }`,
     one('postgres', PG_URL),
     one('mysql', MYSQL_URL),
     '',
   ].join('\n'),
 );
-afterAll(() => gw.stop());
+afterAll(async () => {
+  await gw.stop();
+  for (const f of [oneFile, `${oneFile}-wal`, `${oneFile}-shm`]) rmSync(f, { force: true });
+});
 
 async function waitUntil(what: () => Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
