@@ -1,7 +1,8 @@
 /**
  * The one error type of the client. Server errors carry the gateway's body (docs/errors.md); the client's own
- * failures use codes of their own: NETWORK_ERROR, TIMEOUT, ABORTED, BAD_RESPONSE, PARAM_INVALID (a value
- * the client cannot send exactly), TRANSACTION_CLOSED (a transaction or session used after it ended).
+ * failures use codes of their own: NETWORK_ERROR, TIMEOUT, ABORTED, BAD_RESPONSE, STREAM_INCOMPLETE (a
+ * stream cut before its trailer), PARAM_INVALID (a value the client cannot send exactly), TRANSACTION_CLOSED
+ * (a transaction or session used after it ended).
  */
 export class SqlgateError extends Error {
   /** Stable machine-readable code, e.g. `UNIQUE_VIOLATION` or `NETWORK_ERROR`. */

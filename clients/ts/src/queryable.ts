@@ -2,6 +2,7 @@ import { SqlgateError } from './errors.js';
 import type { Transport } from './http.js';
 import { decodeResult, type QueryResult, type WireResult, wireInt64 } from './result.js';
 import { SqlFragment } from './sql.js';
+import { openStream, type RowStream } from './stream.js';
 import { type DecodeOptions, encodeParams, type Int64Mode } from './values.js';
 
 /** Per-call options. Each overrides the client's default for this call only. */
@@ -83,16 +84,7 @@ export abstract class Queryable {
     params?: unknown,
     options?: QueryOptions,
   ): Promise<QueryResult<Row>> {
-    let opts = options;
-    let p = params;
-    if (sql instanceof SqlFragment) {
-      opts = params as QueryOptions | undefined;
-      p = sql.params;
-    }
-    const text = sql instanceof SqlFragment ? sql.sql : sql;
-    const body: Wire = { sql: text, options: statementOptions(opts, this.defaults) };
-    const encoded = encodeParams(p);
-    if (encoded !== undefined) body.params = encoded;
+    const { body, opts } = this.statement(sql, params, options);
     const t = this.target('execute');
     const w = await this.transport.send<WireResult>({
       method: 'POST',
@@ -103,6 +95,37 @@ export abstract class Queryable {
       safe: t.safe,
     });
     return decodeResult<Row>(w, decodeOptions(opts, this.defaults), opts?.rowMode === 'array');
+  }
+
+  /**
+   * Runs one statement and gives its rows as they arrive (NDJSON), decoded as execute decodes them:
+   * `for await (const row of await db.stream(sql))`. Resolves once the columns are known; `timeoutMs`
+   * covers only that wait (the gateway's `limits.streamIdleTimeoutMs` guards the rest). See RowStream.
+   */
+  async stream<Row = Record<string, unknown>>(
+    sql: string | SqlFragment,
+    params?: unknown,
+    options?: Omit<QueryOptions, 'maxRows'>,
+  ): Promise<RowStream<Row>> {
+    const { body, opts } = this.statement(sql, params, options);
+    const t = this.target('execute');
+    const call = { method: 'POST' as const, path: t.path, body: { ...t.extra, ...body }, safe: t.safe };
+    const o = decodeOptions(opts, this.defaults);
+    return openStream<Row>(this.transport, { ...call, timeoutMs: opts?.timeoutMs }, o, opts?.rowMode === 'array', opts?.signal);
+  }
+
+  /** The wire body of one statement, and the options that apply (a fragment's second argument). */
+  private statement(sql: string | SqlFragment, params: unknown, options: QueryOptions | undefined) {
+    let opts = options;
+    let p = params;
+    if (sql instanceof SqlFragment) {
+      opts = params as QueryOptions | undefined;
+      p = sql.params;
+    }
+    const body: Wire = { sql: sql instanceof SqlFragment ? sql.sql : sql, options: statementOptions(opts, this.defaults) };
+    const encoded = encodeParams(p);
+    if (encoded !== undefined) body.params = encoded;
+    return { body, opts };
   }
 
   /**

@@ -41,30 +41,40 @@ export interface WireResult {
   durationMs: number;
 }
 
-/** Decodes values by `columns[].type`, in place (the wire objects are this call's own). */
-export function decodeResult<Row>(w: WireResult, o: DecodeOptions, arrayRows: boolean): QueryResult<Row> {
-  const cols = w.columns ?? [];
+/** A function decoding one wire row in place by `columns[].type`; identity when no column needs it. */
+export function rowDecoder(cols: Column[], o: DecodeOptions, arrayRows: boolean): (row: unknown) => unknown {
   const decs: Array<[number | string, (v: unknown) => unknown]> = [];
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i] as Column;
     const d = decoderFor(c.type, o);
     if (d) decs.push([arrayRows ? i : c.name, d]);
   }
-  if (decs.length > 0) {
-    for (const row of w.rows as Array<Record<string | number, unknown>>) {
-      for (const [k, d] of decs) {
-        const v = row[k];
-        if (v !== null && v !== undefined) row[k] = d(v);
-      }
+  if (decs.length === 0) return (row) => row;
+  return (row) => {
+    const r = row as Record<string | number, unknown>;
+    for (const [k, d] of decs) {
+      const v = r[k];
+      if (v !== null && v !== undefined) r[k] = d(v);
     }
-  }
-  const id = w.lastInsertId;
+    return r;
+  };
+}
+
+/** The int64 mode's form of a lastInsertId. */
+export const insertId = (id: string | number | null | undefined, o: DecodeOptions) =>
+  id === null || id === undefined ? null : (int64Decoder(o.int64)(id) as bigint | number | string);
+
+/** Decodes values by `columns[].type`, in place (the wire objects are this call's own). */
+export function decodeResult<Row>(w: WireResult, o: DecodeOptions, arrayRows: boolean): QueryResult<Row> {
+  const cols = w.columns ?? [];
+  const decode = rowDecoder(cols, o, arrayRows);
+  for (const row of w.rows) decode(row);
   return {
     columns: cols,
     rows: w.rows as Row[],
     rowCount: w.rowCount,
     affectedRows: w.affectedRows,
-    lastInsertId: id === null || id === undefined ? null : (int64Decoder(o.int64)(id) as bigint | number | string),
+    lastInsertId: insertId(w.lastInsertId, o),
     command: w.command,
     durationMs: w.durationMs,
   };

@@ -41,13 +41,13 @@ function reachable(url: string): Promise<boolean> {
  * Starts `node dist/src/cli.js serve` on an ephemeral loopback port with a sqlite backend plus postgres and
  * mysql where reachable. Unreachable ones are skipped with a visible reason locally and FAIL when CI is set.
  */
-export async function startGateway(extraYaml = ''): Promise<Gateway> {
+export async function startGateway(extraYaml = '', port = 0): Promise<Gateway> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` at the repository root first`);
   const dir = mkdtempSync(join(tmpdir(), 'sqlgate-client-'));
   const skipped: Partial<Record<Db, string>> = {};
   const dbs: Db[] = ['sqlite'];
   const lines = [
-    'server: { host: 127.0.0.1, port: 0 }',
+    `server: { host: 127.0.0.1, port: ${port} }`,
     'sessions: { idleTimeoutMs: 30000 }',
     'backends:',
     `  sqlite: { driver: sqlite, database: "${join(dir, 'client.sqlite')}" }`,
