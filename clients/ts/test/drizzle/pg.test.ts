@@ -33,20 +33,20 @@ const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataTyp
 const U = uniqueName('dz_users');
 const P = uniqueName('dz_posts');
 const T = uniqueName('dz_types');
-const users = pgTable(U, {
+const users = pgTable(U as 'users', {
   id: bigserial('id', { mode: 'bigint' }).primaryKey(),
   name: text('name').notNull().unique(),
   big: bigint('big', { mode: 'bigint' }),
   balance: numeric('balance', { precision: 40, scale: 10 }),
 });
-const posts = pgTable(P, {
+const posts = pgTable(P as 'posts', {
   id: integer('id').primaryKey(),
   userId: bigint('user_id', { mode: 'bigint' })
     .notNull()
     .references(() => users.id),
   title: text('title').notNull(),
 });
-const types = pgTable(T, {
+const types = pgTable(T as 'types', {
   id: integer('id').primaryKey(),
   bool: boolean('bool'),
   small: smallint('small'),
