@@ -119,6 +119,23 @@ describe('drizzle mysql-proxy on mysql', () => {
     expect(await db.select().from(users).where(eq(users.name, 'anne'))).toEqual([]);
   });
 
+  it('an AUTO_INCREMENT id beyond 2^53 reaches $returningId() exact (as a bigint), never rounded', async () => {
+    const B = uniqueName('dz_bigid');
+    const bigIds = mysqlTable(B as 'big_ids', { id: serial('id').primaryKey(), v: int('v') });
+    const bdb = drizzle(mysqlProxy(c));
+    await c.execute(`CREATE TABLE ${B} (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB AUTO_INCREMENT=${BIG}`);
+    try {
+      const ids = await bdb.insert(bigIds).values([{ v: 1 }, { v: 2 }]).$returningId();
+      expect(ids).toEqual([{ id: BIG }, { id: BIG + 1n }]);
+      expect((await c.execute(`SELECT id FROM ${B} ORDER BY id`, undefined, { int64: 'bigint' })).rows).toEqual([
+        { id: BIG },
+        { id: BIG + 1n },
+      ]);
+    } finally {
+      await c.execute(`DROP TABLE ${B}`);
+    }
+  });
+
   it('round-trips every docs/types.md type exactly (DATETIME/TIMESTAMP in mysql2 text form)', async () => {
     const row = {
       id: 1,
