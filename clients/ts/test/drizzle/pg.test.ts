@@ -206,6 +206,17 @@ describe('drizzle pg-proxy on postgres', () => {
     expect((await db.select().from(users).where(eq(users.name, 'dup'))).length).toBe(1);
   });
 
+  it('bad input is coded before any request: an unsafe JS number, a transaction used after it ended', async () => {
+    const bad = await db.execute(sql`SELECT ${2 ** 53 + 2} AS n`).catch((e: unknown) => e);
+    expect(causeOf(bad)).toMatchObject({ code: 'PARAM_INVALID', status: 0 });
+    let leaked: ReturnType<typeof bind> | undefined;
+    await withTransaction(c, bind, async (tx) => {
+      leaked = tx;
+    });
+    const late = await leaked!.select().from(users).catch((e: unknown) => e);
+    expect(causeOf(late)).toMatchObject({ code: 'TRANSACTION_CLOSED', status: 0 });
+  });
+
   it("drizzle's own db.transaction is refused by pg-proxy before anything is sent", async () => {
     await expect(db.transaction(async () => {})).rejects.toThrow(/not supported/);
   });
