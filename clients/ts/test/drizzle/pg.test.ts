@@ -62,6 +62,7 @@ const types = pgTable(T as 'types', {
   local: timestamp('local', { precision: 6, mode: 'string' }),
   instant: timestamp('instant', { precision: 6, withTimezone: true, mode: 'string' }),
   instantDate: timestamp('instant_date', { precision: 3, withTimezone: true }),
+  localDate: timestamp('local_date', { precision: 3 }),
   doc: jsonb('doc'),
   docText: json('doc_text'),
   id2: uuid('id2'),
@@ -90,7 +91,7 @@ describe('drizzle pg-proxy on postgres', () => {
     await c.execute(
       `CREATE TABLE ${T} (id INTEGER PRIMARY KEY, bool BOOLEAN, small SMALLINT, int INTEGER, big BIGINT, dec NUMERIC,
        dbl DOUBLE PRECISION, vc VARCHAR(255), txt TEXT, bytes BYTEA, day DATE, clock TIME(6), local TIMESTAMP(6),
-       instant TIMESTAMPTZ(6), instant_date TIMESTAMPTZ(3), doc JSONB, doc_text JSON, id2 UUID)`,
+       instant TIMESTAMPTZ(6), instant_date TIMESTAMPTZ(3), local_date TIMESTAMP(3), doc JSONB, doc_text JSON, id2 UUID)`,
     );
   });
   afterAll(async () => {
@@ -132,6 +133,7 @@ describe('drizzle pg-proxy on postgres', () => {
       local: '2024-02-29T23:59:59.123456',
       instant: '2024-02-29T23:59:59.123456+00:00',
       instantDate: new Date('2024-02-29T23:59:59.123Z'),
+      localDate: new Date('2024-02-29T23:59:59.123Z'),
       doc: ROW_TYPES.doc,
       docText: '123',
       id2: ROW_TYPES.uuid,
