@@ -1,7 +1,8 @@
 import { type Generated, Kysely, sql } from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, createClient, decimal, SqlgateError } from '../src/index.js';
-import { SqlgateDialect } from '../src/kysely/index.js';
+import { pinSession, SqlgateDialect } from '../src/kysely/index.js';
 import { DDL, SUFFIX } from './ddl.js';
 import { type Db, type Gateway, startGateway, uniqueName } from './gateway.js';
 
@@ -186,6 +187,73 @@ describe.each(['sqlite', 'postgres', 'mysql'] as Db[])('kysely SqlgateDialect on
     expect(await names()).toEqual(['tx-commit', 'tx-kept', 'tx-outer']);
     const raw = await sql<{ n: bigint }>`SELECT COUNT(*) AS n FROM ${sql.table(users)}`.execute(k);
     expect(raw.rows[0]?.n).toBe(3n);
+  });
+
+  it('pinSession() keeps db.connection() on one session: a temporary table lives across its statements', async () => {
+    const tmp = uniqueName('ky_tmp');
+    const n = await k.connection().execute(async (conn) => {
+      await pinSession(conn);
+      await sql`CREATE TEMPORARY TABLE ${sql.table(tmp)} (id INTEGER)`.execute(conn);
+      await sql`INSERT INTO ${sql.table(tmp)} (id) VALUES (1), (2)`.execute(conn);
+      if (db !== 'sqlite') {
+        // the autocommit endpoints run elsewhere: the pinned connection is not in the pool while pinned
+        // (on SQLite the gateway's session holds the database's one writer, so a reader would wait for it)
+        const outside = await sql`SELECT COUNT(*) AS n FROM ${sql.table(tmp)}`.execute(k).catch((e: unknown) => e);
+        expect(outside).toMatchObject({ code: 'UNDEFINED_OBJECT' });
+      }
+      await conn.transaction().execute(async (trx) => {
+        await sql`INSERT INTO ${sql.table(tmp)} (id) VALUES (3)`.execute(trx);
+      });
+      return (await sql<{ n: bigint }>`SELECT COUNT(*) AS n FROM ${sql.table(tmp)}`.execute(conn)).rows[0]?.n;
+    });
+    expect(n).toBe(3n);
+    // the session ended with the connection: the temporary table is gone
+    const after = await sql`SELECT COUNT(*) AS n FROM ${sql.table(tmp)}`.execute(k).catch((e: unknown) => e);
+    expect(after).toMatchObject({ code: 'UNDEFINED_OBJECT' });
+  });
+
+  it("runs kysely's Migrator twice (its lock is taken and released on one session)", async () => {
+    const table = uniqueName('ky_migrated');
+    const migrations: Record<string, Migration> = {
+      '001_create': {
+        // biome-ignore lint/suspicious/noExplicitAny: migrations are untyped
+        up: async (m: Kysely<any>) => {
+          await m.schema.createTable(table).addColumn('id', 'integer', (col) => col.primaryKey()).execute();
+        },
+      },
+      '002_row': {
+        // biome-ignore lint/suspicious/noExplicitAny: migrations are untyped
+        up: async (m: Kysely<any>) => {
+          await m.insertInto(table).values({ id: 7 }).execute();
+        },
+      },
+    };
+    const prefix = uniqueName('ky_mig');
+    const migrator = new Migrator({
+      db: k,
+      provider: { getMigrations: async () => migrations },
+      migrationTableName: `${prefix}_log`,
+      migrationLockTableName: `${prefix}_lock`,
+    });
+    try {
+      const first = await migrator.migrateToLatest();
+      expect(first.error).toBeUndefined();
+      expect(first.results?.map((r) => [r.migrationName, r.status])).toEqual([
+        ['001_create', 'Success'],
+        ['002_row', 'Success'],
+      ]);
+      if (db === 'mysql') {
+        // kysely's GET_LOCK was released on the connection that took it: nobody holds it now
+        const lock = await sql<{ u: unknown }>`SELECT IS_USED_LOCK('ea586330-2c93-47c8-908d-981d9d270f9d') AS u`.execute(k);
+        expect(lock.rows).toEqual([{ u: null }]);
+      }
+      const second = await migrator.migrateToLatest();
+      expect(second).toEqual({ error: undefined, results: [] });
+      // biome-ignore lint/suspicious/noExplicitAny: an untyped table
+      expect(await (k as Kysely<any>).selectFrom(table).selectAll().execute()).toEqual([{ id: db === 'sqlite' ? 7n : 7 }]) // SQLite's INTEGER is 64-bit: BIGINT;
+    } finally {
+      for (const t of [table, `${prefix}_log`, `${prefix}_lock`]) await k.schema.dropTable(t).ifExists().execute();
+    }
   });
 
   it('refuses an isolation level the gateway does not have, before any request', async () => {

@@ -1,4 +1,4 @@
-export { type KyselyQueryOptions, SqlgateConnection } from './sqlgate-connection.js';
+export { type KyselyQueryOptions, PIN_SESSION_SQL, SqlgateConnection } from './sqlgate-connection.js';
 export {
   SQLGATE_KYSELY_DIALECTS,
   SqlgateDialect,
@@ -6,3 +6,4 @@ export {
   type SqlgateKyselyDialect,
 } from './sqlgate-dialect.js';
 export { SqlgateDriver } from './sqlgate-driver.js';
+export { pinSession, SqlgateMysqlAdapter } from './pin-session.js';

@@ -18,12 +18,21 @@ const toBigInt = (v: bigint | number | string | null): bigint | undefined => {
 };
 
 /**
+ * The statement text pinSession() sends through kysely. It holds a NUL, which the gateway refuses in any SQL,
+ * so it can only ever be this connection's own instruction; it is answered here and never sent.
+ */
+export const PIN_SESSION_SQL = '\u0000sqlgate:pin-session';
+
+/**
  * One kysely connection. Outside a transaction it runs on the client's autocommit endpoints (no session is
  * held, so a query costs one request); beginTransaction pins it to a gateway session until commit/rollback.
+ * pinSession() pins it for the rest of its use (kysely's `db.connection()`, migrations' locks).
  */
 export class SqlgateConnection implements DatabaseConnection {
-  /** The session while a transaction is open on this connection. */
+  /** The session while a transaction is open on this connection, or while it is pinned. */
   session: Session | undefined;
+  /** Whether the session outlives transactions (pinSession): commit/rollback then keep it open. */
+  pinned = false;
 
   constructor(
     private readonly client: Client,
@@ -32,6 +41,13 @@ export class SqlgateConnection implements DatabaseConnection {
 
   /** Runs one compiled query; `numAffectedRows`/`insertId` are bigints, set for writes only. */
   async executeQuery<R>(query: CompiledQuery, opts?: { signal?: AbortSignal }): Promise<QueryResult<R>> {
+    if (query.sql === PIN_SESSION_SQL) {
+      if (!this.session) {
+        this.session = await this.client.session({ begin: false, signal: opts?.signal });
+        this.pinned = true;
+      }
+      return { rows: [] };
+    }
     const target = this.session ?? this.client;
     const r = await target.execute<R>(query.sql, [...query.parameters], { ...this.options, signal: opts?.signal });
     if (!WRITES.has(r.command.toUpperCase())) return { rows: r.rows };

@@ -4,7 +4,6 @@ import {
   type DialectAdapter,
   type Driver,
   type Kysely,
-  MysqlAdapter,
   MysqlIntrospector,
   MysqlQueryCompiler,
   PostgresAdapter,
@@ -16,6 +15,7 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 import type { Client } from '../client.js';
+import { SqlgateMysqlAdapter } from './pin-session.js';
 import type { KyselyQueryOptions } from './sqlgate-connection.js';
 import { SqlgateDriver } from './sqlgate-driver.js';
 
@@ -42,7 +42,7 @@ export interface SqlgateDialectConfig {
 // queries are kysely's; only the driver is ours.
 const PARTS = {
   postgres: { Adapter: PostgresAdapter, Compiler: PostgresQueryCompiler, Introspector: PostgresIntrospector },
-  mysql: { Adapter: MysqlAdapter, Compiler: MysqlQueryCompiler, Introspector: MysqlIntrospector },
+  mysql: { Adapter: SqlgateMysqlAdapter, Compiler: MysqlQueryCompiler, Introspector: MysqlIntrospector },
   sqlite: { Adapter: SqliteAdapter, Compiler: SqliteQueryCompiler, Introspector: SqliteIntrospector },
 } as const;
 

@@ -54,16 +54,16 @@ export class SqlgateDriver implements Driver {
       }
     }
     const readOnly = settings.accessMode ? settings.accessMode === 'read only' : undefined;
-    conn(c).session = await this.client.session({
-      begin: true,
-      ...(isolationLevel ? { isolationLevel } : {}),
-      ...(readOnly === undefined ? {} : { readOnly }),
-    });
+    const o = { ...(isolationLevel ? { isolationLevel } : {}), ...(readOnly === undefined ? {} : { readOnly }) };
+    const pinned = conn(c).pinned ? conn(c).session : undefined;
+    if (pinned) await pinned.begin(o);
+    else conn(c).session = await this.client.session({ begin: true, ...o });
   }
 
   /** Commits and closes the session (it is closed even when the commit fails). */
   async commitTransaction(c: DatabaseConnection): Promise<void> {
     const s = sessionOf(c);
+    if (conn(c).pinned) return s.commit({ close: false });
     try {
       await s.commit();
     } finally {
@@ -74,7 +74,8 @@ export class SqlgateDriver implements Driver {
   /** Rolls back and closes the session; a no-op when a failed commit already ended it. */
   async rollbackTransaction(c: DatabaseConnection): Promise<void> {
     const s = conn(c).session;
-    if (!s) return;
+    if (!s || s.isClosed) return;
+    if (conn(c).pinned) return s.rollback({ close: false });
     try {
       await s.rollback();
     } finally {
@@ -97,10 +98,11 @@ export class SqlgateDriver implements Driver {
     await sessionOf(c).releaseSavepoint(name);
   }
 
-  /** Closes a session left open (kysely ended without commit/rollback), rolling it back on the gateway. */
+  /** Closes a pinned session, or one left open (kysely ended without commit/rollback), rolling it back. */
   async releaseConnection(c: DatabaseConnection): Promise<void> {
     const s = conn(c).session;
     conn(c).session = undefined;
+    conn(c).pinned = false;
     if (s) await s.close();
   }
 
