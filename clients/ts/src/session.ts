@@ -146,6 +146,8 @@ export class Session extends Queryable {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.transport.send({ method: 'DELETE', path: this.path(), safe: false });
+    // A body, because the transport always sends Content-Type: application/json and the gateway refuses an
+    // empty JSON body (BAD_REQUEST "the request body is empty").
+    await this.transport.send({ method: 'DELETE', path: this.path(), body: {}, safe: false });
   }
 }
