@@ -83,6 +83,7 @@ class SqlgateBackendMixin:
             in_transaction=lambda: bool(self._transaction_manager and self._transaction_manager.is_active),
             idle_timeout_ms=c.sqlgate_session_idle_timeout_ms,
             scratch=bool(getattr(c, "sqlgate_scratch", False)),
+            detect_types=self._sqlgate_detect_types(),
         )
         self.log(logging.INFO, f"Opened sqlgate session on backend {info['name']} ({info.get('serverVersion')})")
 
@@ -101,6 +102,10 @@ class SqlgateBackendMixin:
             self._connection = None
             self._cursor = None
             self._reset_transaction_manager()
+
+    def _sqlgate_detect_types(self) -> int:
+        """SQLite only: sqlite3 ``detect_types`` flags to emulate on results (0 = none)."""
+        return 0
 
     def _reset_transaction_manager(self) -> None:
         """A new session has no transaction; subclasses whose manager is per-connection drop it."""

@@ -14,7 +14,7 @@ from rhosocial.activerecord.backend import errors as orm
 
 from .errors import to_orm_error
 from .transport import GatewayError, HttpTransport, TransportError
-from .values import decode_rows, encode_params
+from .values import decode_rows, encode_params, sqlite_columns
 
 # psycopg and mysql-connector take `%s` placeholders and turn them into the server's own client-side,
 # whether or not a `%s` sits inside a string literal; `%%` is a literal percent (psycopg). We do the same.
@@ -47,6 +47,7 @@ class SessionConnection:
         in_transaction: Callable[[], bool],
         idle_timeout_ms: Optional[int] = None,
         scratch: bool = False,
+        detect_types: int = 0,
     ) -> None:
         self._t = transport
         self.backend = backend
@@ -55,6 +56,8 @@ class SessionConnection:
         self._in_tx = in_transaction
         self._idle_timeout_ms = idle_timeout_ms
         self._scratch = scratch
+        #: SQLite: sqlite3's ``detect_types`` flags, applied to results as the sqlite3 module would.
+        self.detect_types = detect_types
         self.session_id: Optional[str] = None
         self.closed = False
         self.broken = False
@@ -200,11 +203,13 @@ class SessionCursor:
 
     def _load(self, result: Dict[str, Any]) -> None:
         columns = result.get("columns") or []
-        self._rows = decode_rows(self._conn.flavor, columns, result.get("rows") or [])
+        detect = self._conn.detect_types
+        self._rows = decode_rows(self._conn.flavor, columns, result.get("rows") or [], detect)
         self._pos = 0
         self.with_rows = bool(columns)
+        names = [n for n, _ in sqlite_columns(columns, detect)] if detect else [c["name"] for c in columns]
         self.description = (
-            [(c["name"], c.get("dbType"), None, None, None, None, c.get("nullable")) for c in columns]
+            [(n, c.get("dbType"), None, None, None, None, c.get("nullable")) for n, c in zip(names, columns)]
             if columns
             else None
         )

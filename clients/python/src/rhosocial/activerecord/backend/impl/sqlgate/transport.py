@@ -65,7 +65,7 @@ class HttpTransport:
         self._prefix = parsed.path.rstrip("/")
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        self._headers = {"content-type": "application/json", "accept": "application/json"}
+        self._headers = {"accept": "application/json"}
         if token:
             self._headers["authorization"] = f"Bearer {token}"
         self._conn: Optional[http.client.HTTPConnection] = None
@@ -98,6 +98,8 @@ class HttpTransport:
         TransportError with ``sent=True`` and is never repeated here.
         """
         payload = None if body is None else json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+        # A body-less request (DELETE, GET) must not claim a JSON body: the gateway answers that with 400.
+        headers = self._headers if payload is None else {**self._headers, "content-type": "application/json"}
         for attempt in (0, 1):
             if self._conn is not None and time.monotonic() - self._last_used > self._keep_alive - 0.5:
                 # The server may be closing this idle connection right now; a request racing that close
@@ -108,7 +110,7 @@ class HttpTransport:
                 self._conn = self._open()
             conn = self._conn
             try:
-                conn.request(method, self._prefix + path, body=payload, headers=self._headers)
+                conn.request(method, self._prefix + path, body=payload, headers=headers)
             except OSError as e:
                 self.close()
                 if reused and attempt == 0:
