@@ -19,6 +19,8 @@ import re
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from rhosocial.activerecord.backend.errors import TypeConversionError
+
 MAX_SAFE = 2**53 - 1
 
 
@@ -63,7 +65,7 @@ def encode_param(v: Any) -> Any:
         return {"$type": "JSON", "value": v.obj}
     if isinstance(v, dt.timedelta):
         return f"{v.total_seconds()} seconds"
-    raise TypeError(f"sqlgate cannot send a parameter of type {type(v).__name__}")
+    raise TypeConversionError(f"sqlgate cannot send a parameter of type {type(v).__name__}")
 
 
 def encode_params(params: Optional[Sequence[Any]]) -> List[Any]:
