@@ -19,6 +19,27 @@ SQLITE_DIRECT_FILE = os.environ.get(
 )
 
 
+def _guard_local_sqlite() -> None:
+    """Through sqlgate, no test may open a local SQLite database: each sqlite3.connect call is recorded
+    (with the test that made it) in SQLGATE_SUITE_GUARD_FILE, which scripts/suite.py reports."""
+    guard = os.environ.get("SQLGATE_SUITE_GUARD_FILE")
+    if MODE != "sqlgate" or not guard:
+        return
+    import sqlite3
+
+    original = sqlite3.connect
+
+    def recording_connect(*args: Any, **kwargs: Any) -> Any:
+        with open(guard, "a", encoding="utf-8") as f:
+            f.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?')}\t{args[0] if args else kwargs.get('database')}\n")
+        return original(*args, **kwargs)
+
+    sqlite3.connect = recording_connect  # type: ignore[assignment]
+
+
+_guard_local_sqlite()
+
+
 def scenario_names() -> list:
     return [MODE]
 
