@@ -35,6 +35,16 @@ def convert_placeholders(sql: str, style: str) -> str:
     return _PYFORMAT.sub(sub, sql)
 
 
+def _rowid(last: Any) -> Optional[int]:
+    """DB-API ``lastrowid``: an integer row id, or None. The gateway's lastInsertId on PostgreSQL is the
+    first RETURNING value, which may be a UUID or text key; a driver's lastrowid is never that."""
+    if isinstance(last, int):
+        return last
+    if isinstance(last, str) and last.lstrip("-").isdigit():
+        return int(last)
+    return None
+
+
 class SessionConnection:
     """One ORM connection = one sqlgate session (a pinned database connection)."""
 
@@ -215,8 +225,7 @@ class SessionCursor:
         )
         affected = int(result.get("affectedRows") or 0)
         self.rowcount = affected if affected or not columns else int(result.get("rowCount") or 0)
-        last = result.get("lastInsertId")
-        self.lastrowid = int(last) if last is not None else None
+        self.lastrowid = _rowid(result.get("lastInsertId"))
 
     def execute(self, sql: str, params: Optional[Sequence[Any]] = None) -> "SessionCursor":
         self._load(self._conn.statement(sql, params))
@@ -231,8 +240,7 @@ class SessionCursor:
         answer = self._conn.bulk(sql, sets)
         results = answer.get("results") or []
         self.rowcount = sum(int(r.get("affectedRows") or 0) for r in results)
-        last = results[-1].get("lastInsertId") if results else None
-        self.lastrowid = int(last) if last is not None else None
+        self.lastrowid = _rowid(results[-1].get("lastInsertId") if results else None)
         return self
 
     def executescript(self, script: str) -> "SessionCursor":
