@@ -122,3 +122,23 @@ def test_decimal_beyond_float(kind, remote, direct, table):
     # The ORM's MySQL backend binds a Decimal parameter as float (its default type mapping, direct too),
     # so row 1 holds the rounded value on MySQL; the direct driver reads exactly what the gateway reads.
     assert rows(direct, f"SELECT amount FROM {table} ORDER BY id") == got
+
+
+@pytest.mark.parametrize("value", [5, 70000, 2**40, 1.25, True, decimal.Decimal("2.50")])
+def test_parameter_types_as_the_direct_driver_binds_them(kind, remote, direct, value):
+    """Where nothing in the statement types a parameter, the server infers what it does for the direct
+    driver (PostgreSQL: psycopg sends typed parameters; the gateway's casts make ours typed the same way)."""
+    p = "?" if kind == "sqlite" else "%s"
+    sql = f"SELECT CASE WHEN 1 = 1 THEN {p} END AS v"
+    got = rows(remote, sql, (value,))
+    assert got == rows(direct, sql, (value,))
+    if kind == "postgres":
+        assert got == [{"v": value}] and type(got[0]["v"]) is type(value)
+
+
+def test_bulk_parameter_types_take_the_widest_integer(kind, remote, direct, table):
+    remote.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, big BIGINT)", options=DDL)
+    p = "?" if kind == "sqlite" else "%s"
+    sets = [(1, 1), (2, None), (3, 2**40)]  # int2, NULL, int8: one cast for all three sets must be int8
+    assert remote.execute_many(f"INSERT INTO {table} (id, big) VALUES ({p}, {p})", sets).affected_rows == 3
+    assert [r["big"] for r in rows(direct, f"SELECT big FROM {table} ORDER BY id")] == [1, None, 2**40]

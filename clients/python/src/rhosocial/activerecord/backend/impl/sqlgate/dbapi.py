@@ -7,7 +7,10 @@ as SQL, exactly as it does to a local driver, and the gateway keeps the connecti
 """
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import re
+import uuid
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from rhosocial.activerecord.backend import errors as orm
@@ -21,16 +24,74 @@ from .values import decode_rows, encode_params, sqlite_columns
 _PYFORMAT = re.compile(r"%%|%s")
 
 
-def convert_placeholders(sql: str, style: str) -> str:
-    """`%s` placeholders -> `$n` (style "dollar") or `?` (style "question"); `%%` -> `%`."""
+def pg_type(v: Any) -> Optional[str]:
+    """The type psycopg binds a Python value with (None: "unknown", for the server to infer).
+
+    psycopg sends typed parameters; the gateway's are untyped, which PostgreSQL resolves to text where the
+    context says nothing (``CASE WHEN … THEN $1``, ``SELECT $1 + 1``). A cast to psycopg's type makes the
+    server infer exactly what it infers for the direct driver.
+    """
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        if -(2**15) <= v < 2**15:
+            return "int2"
+        if -(2**31) <= v < 2**31:
+            return "int4"
+        return "int8" if -(2**63) <= v < 2**63 else "numeric"
+    if isinstance(v, float):
+        return "float8"
+    if isinstance(v, decimal.Decimal):
+        return "numeric"
+    if isinstance(v, dt.datetime):
+        return "timestamp" if v.tzinfo is None or v.utcoffset() is None else "timestamptz"
+    if isinstance(v, dt.date):
+        return "date"
+    if isinstance(v, dt.time):
+        return "time" if v.tzinfo is None else "timetz"
+    if isinstance(v, uuid.UUID):
+        return "uuid"
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "bytea"
+    if isinstance(v, dt.timedelta):
+        return "interval"
+    return None
+
+
+_INTS = ("int2", "int4", "int8", "numeric")
+
+
+def bulk_casts(param_sets: Sequence[Sequence[Any]]) -> List[Optional[str]]:
+    """One cast per position for many parameter sets: the type every non-NULL value shares, the widest
+    integer type when they are integers of different sizes, else none (the server infers it)."""
+    width = max((len(p) for p in param_sets), default=0)
+    casts: List[Optional[str]] = []
+    for i in range(width):
+        seen = {pg_type(p[i]) for p in param_sets if i < len(p) and p[i] is not None}
+        if len(seen) == 1:
+            casts.append(seen.pop())
+        elif seen and seen <= set(_INTS):
+            casts.append(max(seen, key=_INTS.index))
+        else:
+            casts.append(None)
+    return casts
+
+
+def convert_placeholders(sql: str, style: str, casts: Optional[Sequence[Optional[str]]] = None) -> str:
+    """`%s` placeholders -> `$n` (style "dollar", with ``casts[n-1]`` when given) or `?` (style
+    "question"); `%%` -> `%`."""
     n = 0
+    values = list(casts or [])
 
     def sub(m: "re.Match[str]") -> str:
         nonlocal n
         if m.group(0) == "%%":
             return "%"
         n += 1
-        return f"${n}" if style == "dollar" else "?"
+        if style != "dollar":
+            return "?"
+        cast = values[n - 1] if n <= len(values) else None
+        return f"${n}::{cast}" if cast else f"${n}"
 
     return _PYFORMAT.sub(sub, sql)
 
@@ -121,8 +182,10 @@ class SessionConnection:
 
     # --- requests -------------------------------------------------------------------------------------
 
-    def _sql(self, sql: str, has_params: bool) -> str:
-        return convert_placeholders(sql, self._style) if self._style and has_params else sql
+    def _sql(self, sql: str, param_sets: Sequence[Sequence[Any]]) -> str:
+        if not self._style or not any(param_sets):
+            return sql
+        return convert_placeholders(sql, self._style, bulk_casts(param_sets))
 
     def run(self, path: str, body: Dict[str, Any]) -> Any:
         """POSTs to the session; reopens an expired session when that cannot lose work.
@@ -164,7 +227,7 @@ class SessionConnection:
             options["valueMode"] = "raw"
         return self.run(
             "/execute",
-            {"sql": self._sql(sql, bool(params)), "params": encode_params(params), "options": options},
+            {"sql": self._sql(sql, [params or []]), "params": encode_params(params), "options": options},
         )
 
     def bulk(self, sql: str, param_sets: List[Sequence[Any]]) -> Dict[str, Any]:
@@ -174,7 +237,7 @@ class SessionConnection:
         return self.run(
             "/batch",
             {
-                "sql": self._sql(sql, True),
+                "sql": self._sql(sql, param_sets),
                 "paramSets": [encode_params(p) for p in param_sets],
                 "options": options,
             },
