@@ -142,3 +142,16 @@ def test_bulk_parameter_types_take_the_widest_integer(kind, remote, direct, tabl
     sets = [(1, 1), (2, None), (3, 2**40)]  # int2, NULL, int8: one cast for all three sets must be int8
     assert remote.execute_many(f"INSERT INTO {table} (id, big) VALUES ({p}, {p})", sets).affected_rows == 3
     assert [r["big"] for r in rows(direct, f"SELECT big FROM {table} ORDER BY id")] == [1, None, 2**40]
+
+
+def test_count_star_in_double_quotes(kind, remote, direct, table):
+    """The ORM writes COUNT("*"); the sqlite3 module's DQS makes that '*', the gateway's SQLite (DQS off)
+    needs the client to say so. Literals holding "*" are left alone."""
+    remote.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, s VARCHAR(20))", options=DDL)
+    p = "?" if kind == "sqlite" else "%s"
+    remote.execute_many(f"INSERT INTO {table} (id, s) VALUES ({p}, {p})", [(1, '"*"'), (2, "x")])
+    if kind == "sqlite":
+        sql = f"SELECT COUNT(\"*\") AS n, (SELECT s FROM {table} WHERE s = '\"*\"') AS lit FROM {table}"
+        assert rows(remote, sql) == rows(direct, sql) == [{"n": 2, "lit": '"*"'}]
+    else:
+        assert rows(remote, f"SELECT COUNT(*) AS n FROM {table}") == [{"n": 2}]

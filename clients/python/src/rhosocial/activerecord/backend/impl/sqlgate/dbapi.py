@@ -60,6 +60,22 @@ def pg_type(v: Any) -> Optional[str]:
 
 _INTS = ("int2", "int4", "int8", "numeric")
 
+# A single-quoted literal (skipped as it is) or the double-quoted "*" the ORM writes in COUNT("*").
+_DQS_STAR = re.compile(r"'(?:[^']|'')*'|\"\*\"")
+
+
+def sqlite_dqs_star(sql: str) -> str:
+    """``"*"`` -> ``'*'`` outside string literals, on SQLite.
+
+    The sqlite3 module's SQLite accepts double-quoted strings (DQS), so the ORM's ``COUNT("*")`` there is
+    ``COUNT('*')``. The gateway's better-sqlite3 is built with SQLITE_DQS=0 and has no runtime switch, so
+    ``"*"`` would be an unknown column. No table has a column named ``*``; this makes the one spelling the
+    ORM emits mean what it means for the direct backend. Other double-quoted strings stay identifiers.
+    """
+    if '"*"' not in sql:
+        return sql
+    return _DQS_STAR.sub(lambda m: "'*'" if m.group(0) == '"*"' else m.group(0), sql)
+
 
 def bulk_casts(param_sets: Sequence[Sequence[Any]]) -> List[Optional[str]]:
     """One cast per position for many parameter sets: the type every non-NULL value shares, the widest
@@ -183,6 +199,8 @@ class SessionConnection:
     # --- requests -------------------------------------------------------------------------------------
 
     def _sql(self, sql: str, param_sets: Sequence[Sequence[Any]]) -> str:
+        if self.flavor == "sqlite":
+            sql = sqlite_dqs_star(sql)
         if not self._style or not any(param_sets):
             return sql
         return convert_placeholders(sql, self._style, bulk_casts(param_sets))
