@@ -43,7 +43,7 @@ def sqlite_files(root: Path) -> List[str]:
     return found
 
 
-def run(db: str, mode: str, groups: List[str], url: str) -> Dict[str, object]:
+def run(db: str, mode: str, groups: List[str], url: str, keep: bool) -> Dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix=f"suite-{db}-{mode}-"))
     tmp = work / "tmp"
     tmp.mkdir()
@@ -76,17 +76,22 @@ def run(db: str, mode: str, groups: List[str], url: str) -> Dict[str, object]:
         local += [f"file {f}" for f in sqlite_files(work)]
     result = {"db": db, "mode": mode, "passed": passed, **counts, "rc": rc, "seconds": round(took, 1),
               "local": local, "failed": failed, "log": str(work / "pytest.log")}
-    if mode == "sqlgate" or not os.environ.get("SQLGATE_SUITE_KEEP"):
+    if keep:
         (work / "failed.txt").write_text("\n".join(failed))
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        result["log"] = "(removed; --keep keeps it)"
     return result
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ci", action="store_true", help="sqlgate runs only; fail below the recorded direct counts")
+    ap.add_argument("--ci", action="store_true",
+                    help="exit 1 when a sqlgate run passes fewer tests than the direct one or touches a local DB")
     ap.add_argument("--groups", default="basic")
     ap.add_argument("--dbs", default="sqlite,postgres,mysql")
     ap.add_argument("--modes", default="direct,sqlgate")
+    ap.add_argument("--keep", action="store_true", help="keep each run's folder (pytest.log, junit.xml)")
     a = ap.parse_args()
     groups, dbs = a.groups.split(","), a.dbs.split(",")
     modes = a.modes.split(",")
@@ -98,7 +103,7 @@ def main() -> int:
                 print(f"[skip] {gw.skipped[db]}", file=sys.stderr)
                 continue
             for mode in modes:
-                r = run(db, mode, groups, gw.url)
+                r = run(db, mode, groups, gw.url, a.keep)
                 results.append(r)
                 print(f"{LABEL[db]:<10} {mode:<7} passed {r['passed']:>4} / {r['tests']:>4}  failed {r['failures']:>3}"
                       f"  errors {r['errors']:>3}  skipped {r['skipped']:>3}  local DB {len(r['local'])}  "
