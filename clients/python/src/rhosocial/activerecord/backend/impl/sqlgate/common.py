@@ -82,7 +82,6 @@ class SqlgateBackendMixin:
             placeholder_style=self.SQLGATE_PLACEHOLDERS and info.get("placeholderStyle"),
             in_transaction=lambda: bool(self._transaction_manager and self._transaction_manager.is_active),
             idle_timeout_ms=c.sqlgate_session_idle_timeout_ms,
-            scratch=bool(getattr(c, "sqlgate_scratch", False)),
             detect_types=self._sqlgate_detect_types(),
         )
         self.log(logging.INFO, f"Opened sqlgate session on backend {info['name']} ({info.get('serverVersion')})")

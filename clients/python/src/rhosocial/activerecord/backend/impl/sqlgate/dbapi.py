@@ -133,7 +133,6 @@ class SessionConnection:
         placeholder_style: Optional[str],
         in_transaction: Callable[[], bool],
         idle_timeout_ms: Optional[int] = None,
-        scratch: bool = False,
         detect_types: int = 0,
     ) -> None:
         self._t = transport
@@ -142,7 +141,6 @@ class SessionConnection:
         self._style = placeholder_style  # None: the ORM's SQL already uses the server's placeholders
         self._in_tx = in_transaction
         self._idle_timeout_ms = idle_timeout_ms
-        self._scratch = scratch
         #: SQLite: sqlite3's ``detect_types`` flags, applied to results as the sqlite3 module would.
         self.detect_types = detect_types
         self.session_id: Optional[str] = None
@@ -156,8 +154,6 @@ class SessionConnection:
         body: Dict[str, Any] = {"backend": self.backend, "begin": False}
         if self._idle_timeout_ms:
             body["idleTimeoutMs"] = self._idle_timeout_ms
-        if self._scratch:
-            body["scratch"] = True
         try:
             answer = self._t.request("POST", "/v1/sessions", body)
         except GatewayError as e:
