@@ -156,6 +156,19 @@ class SqlgateBackendMixin:
             return self._handle_execution_error(e)
         return QueryResult(affected_rows=cursor.rowcount, duration=time.perf_counter() - start)
 
+    def _get_dql_cursor(self) -> Any:
+        """execute_batch_dql: a streaming cursor outside a transaction (sqlgate.stream), the session's
+        fully fetched one inside (the transaction's own view)."""
+        if self._connection is None:
+            self.connect()
+        if self._transaction_manager is not None and self._transaction_manager.is_active:
+            return self._connection.cursor()
+        from .stream import StreamCursor
+
+        c = self.config
+        transport = HttpTransport(c.sqlgate_url, c.sqlgate_token, c.sqlgate_timeout, c.sqlgate_connect_timeout)
+        return StreamCursor(self._connection, transport)
+
     def executescript(self, sql_script: str) -> None:
         raise orm.QueryError("executescript is not supported through sqlgate; execute one statement at a time")
 

@@ -141,6 +141,31 @@ class HttpTransport:
         raise AssertionError("unreachable")
 
 
+    def open_stream(self, path: str, body: Any) -> http.client.HTTPResponse:
+        """POSTs ``body`` asking for NDJSON and returns the open response (200) for the caller to read line
+        by line; an error answer is raised as GatewayError. The connection is this stream's alone."""
+        self.close()
+        self._conn = self._open()
+        payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+        headers = {**self._headers, "content-type": "application/json", "accept": "application/x-ndjson"}
+        try:
+            self._conn.request("POST", self._prefix + path, body=payload, headers=headers)
+            resp = self._conn.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            self.close()
+            raise TransportError(f"sqlgate stream request failed: {e}", sent=True) from e
+        if resp.status != 200:
+            data = resp.read()
+            self.close()
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                parsed = None
+            err = parsed.get("error") if isinstance(parsed, dict) else None
+            raise GatewayError(resp.status, err if isinstance(err, dict) else {"code": "HTTP", "message": str(resp.status)})
+        return resp
+
+
 _KEEP_ALIVE_TIMEOUT = re.compile(r"timeout=(\d+)")
 
 TransportFactory = Callable[[], HttpTransport]
