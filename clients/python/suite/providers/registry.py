@@ -2,7 +2,10 @@
 from rhosocial.activerecord.testsuite.core.registry import ProviderRegistry
 
 from .basic import BasicProvider
+from .events_mixins import EventsProvider, MixinsProvider
 
 provider_registry = ProviderRegistry()
 for key in ("feature.basic.IBasicProvider", "feature.basic.IBasicSyncProvider"):
     provider_registry.register(key, BasicProvider)
+provider_registry.register("feature.events.IEventsSyncProvider", EventsProvider)
+provider_registry.register("feature.mixins.IMixinsSyncProvider", MixinsProvider)
