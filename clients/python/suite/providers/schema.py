@@ -85,6 +85,12 @@ def _base_type(annotation: Any) -> Tuple[Any, bool]:
     return str, optional
 
 
+def _has_version_column(model: Type[Any]) -> bool:
+    from rhosocial.activerecord.field.version import OptimisticLockMixin
+
+    return issubclass(model, OptimisticLockMixin) and "version" not in model.model_fields
+
+
 def create_table(db: str, model: Type[Any], table: str) -> str:
     types = _TYPES[db]
     pk_fields = model.primary_key_fields()
@@ -108,6 +114,9 @@ def create_table(db: str, model: Type[Any], table: str) -> str:
             if db == "mysql" and sql_type.startswith(("VARCHAR(255)", "TEXT")):
                 sql_type = "VARCHAR(64)"
         cols.append(f"{q} {sql_type}{null}")
+    if _has_version_column(model):
+        # OptimisticLockMixin keeps `version` in a private attribute, not in model_fields.
+        cols.append(f"{_quote(db, 'version')} INTEGER NOT NULL DEFAULT 1")
     if composite:
         cols.append("PRIMARY KEY (" + ", ".join(_quote(db, model._get_column_name(f)) for f in pk_fields) + ")")
     for column in UNIQUE.get(table, ()):
