@@ -2,7 +2,7 @@
 # The ORM's remote backend (clients/python, issue #19): a venv with the pinned rhosocial-activerecord
 # packages and ours (-e), the package's own pytest suite against a real built gateway (the tests start it:
 # dist/src/cli.js from the root build), then the ORM's testsuite through sqlgate on SQLite, PostgreSQL and
-# MariaDB (clients/python/scripts/suite.sh --ci). PostgreSQL / MariaDB must be up (scripts/services.sh).
+# MariaDB (clients/python/scripts/suite.sh --ci, below). PostgreSQL / MariaDB must be up (scripts/services.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../../clients/python"
 export CI="${CI:-true}" TZ=UTC
@@ -27,4 +27,7 @@ set -e
 if [ "$rc" -eq 5 ]; then echo "clients/python: pytest collected no tests" >&2; exit 1; fi
 [ "$rc" -eq 0 ] || exit "$rc"
 
-bash scripts/suite.sh --ci
+# The testsuite's basic, events and mixins groups, directly and through sqlgate (~5 min here); the query
+# group doubles that and would pass the CI budget: `bash clients/python/scripts/suite.sh` runs all four
+# (docs/orm.md has both tables).
+bash scripts/suite.sh --ci --groups basic,events,mixins
