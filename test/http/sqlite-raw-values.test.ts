@@ -69,6 +69,30 @@ describe('sqlite raw values and WITH statements', () => {
     expect(r.body.results[0].rows).toEqual([{ b: 2 }]);
   });
 
+  it('raw mode applies to NDJSON streams too', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/execute',
+      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      payload: { sql: 'SELECT b, d, j, bl, r, i FROM v ORDER BY id', options: { ...RAW, rowMode: 'array' } },
+    });
+    expect(res.statusCode).toBe(200);
+    const lines = res.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[1]).toEqual([
+      2,
+      '2024-01-02 03:04:05.123456',
+      '"abc"',
+      'text in a blob column',
+      { $type: 'DOUBLE', value: '2' },
+      { $type: 'BIGINT', value: '9007199254740993' },
+    ]);
+    expect(lines[2][3]).toEqual({ $type: 'BLOB', base64: 'AAE=' });
+    expect(lines[3]).toMatchObject({ done: true, rowCount: 2 });
+  });
+
   it('an unknown valueMode is a 400', async () => {
     const r = await t.exec('SELECT 1', undefined, { valueMode: 'stored' });
     expect(r.status).toBe(400);

@@ -265,6 +265,7 @@ export class SqliteConnection implements Connection {
       rowMode: opts.rowMode,
       int64: opts.int64,
       columnTypes: opts.columnTypes,
+      ...(opts.valueMode ? { valueMode: opts.valueMode } : {}),
       maxRows: 0,
       maxResponseBytes: 0,
     };

@@ -5,6 +5,7 @@ import type { Column, GenericType, JsonValue } from '../types.js';
 import { coerceValue } from '../value-mapper.js';
 import {
   bindWireParam,
+  fromSqliteRaw,
   fromSqliteValue,
   type SqliteBindValue,
   sqliteGenericType,
@@ -186,7 +187,11 @@ function chunk(s: Open): { text: string; rows: number; done: boolean; error?: un
     for (let i = 0; i < raw.length; i++) {
       const value = raw[i];
       if (inferred[i] === null) inferred[i] = sqliteValueType(value);
-      let v = fromSqliteValue(value, declared[i] ?? null, opts.int64);
+      // valueMode "raw": as stored, exactly as a buffered execute gives it (an ORM pages with streams).
+      let v =
+        opts.valueMode === 'raw'
+          ? fromSqliteRaw(value)
+          : fromSqliteValue(value, declared[i] ?? null, opts.int64);
       const target = targets[i];
       if (target) v = coerceValue(v, target, opts.int64, names[i] as string);
       out.push(v);

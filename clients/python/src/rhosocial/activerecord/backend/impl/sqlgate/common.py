@@ -82,7 +82,7 @@ class SqlgateBackendMixin:
             placeholder_style=self.SQLGATE_PLACEHOLDERS and info.get("placeholderStyle"),
             in_transaction=lambda: bool(self._transaction_manager and self._transaction_manager.is_active),
             idle_timeout_ms=c.sqlgate_session_idle_timeout_ms,
-            scratch=bool(getattr(c, "sqlgate_scratch", False)),
+            detect_types=self._sqlgate_detect_types(),
         )
         self.log(logging.INFO, f"Opened sqlgate session on backend {info['name']} ({info.get('serverVersion')})")
 
@@ -101,6 +101,10 @@ class SqlgateBackendMixin:
             self._connection = None
             self._cursor = None
             self._reset_transaction_manager()
+
+    def _sqlgate_detect_types(self) -> int:
+        """SQLite only: sqlite3 ``detect_types`` flags to emulate on results (0 = none)."""
+        return 0
 
     def _reset_transaction_manager(self) -> None:
         """A new session has no transaction; subclasses whose manager is per-connection drop it."""
@@ -151,6 +155,19 @@ class SqlgateBackendMixin:
         except Exception as e:  # noqa: BLE001 - mapped by the backend's own rules
             return self._handle_execution_error(e)
         return QueryResult(affected_rows=cursor.rowcount, duration=time.perf_counter() - start)
+
+    def _get_dql_cursor(self) -> Any:
+        """execute_batch_dql: a streaming cursor outside a transaction (sqlgate.stream), the session's
+        fully fetched one inside (the transaction's own view)."""
+        if self._connection is None:
+            self.connect()
+        if self._transaction_manager is not None and self._transaction_manager.is_active:
+            return self._connection.cursor()
+        from .stream import StreamCursor
+
+        c = self.config
+        transport = HttpTransport(c.sqlgate_url, c.sqlgate_token, c.sqlgate_timeout, c.sqlgate_connect_timeout)
+        return StreamCursor(self._connection, transport)
 
     def executescript(self, sql_script: str) -> None:
         raise orm.QueryError("executescript is not supported through sqlgate; execute one statement at a time")

@@ -30,8 +30,6 @@ class SqlgateOptions:
     sqlgate_connect_timeout: float = 10.0
     #: Idle timeout asked for the session (ms); None = the gateway's default (sessions.idleTimeoutMs).
     sqlgate_session_idle_timeout_ms: Optional[int] = None
-    #: SQLite only: ask for a private scratch database per session (needs `scratch` allowed on the gateway).
-    sqlgate_scratch: bool = False
 
 
 @dataclass

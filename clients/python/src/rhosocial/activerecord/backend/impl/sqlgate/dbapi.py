@@ -7,32 +7,119 @@ as SQL, exactly as it does to a local driver, and the gateway keeps the connecti
 """
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import re
+import uuid
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from rhosocial.activerecord.backend import errors as orm
 
 from .errors import to_orm_error
 from .transport import GatewayError, HttpTransport, TransportError
-from .values import decode_rows, encode_params
+from .values import decode_rows, encode_params, sqlite_columns
 
 # psycopg and mysql-connector take `%s` placeholders and turn them into the server's own client-side,
 # whether or not a `%s` sits inside a string literal; `%%` is a literal percent (psycopg). We do the same.
 _PYFORMAT = re.compile(r"%%|%s")
 
 
-def convert_placeholders(sql: str, style: str) -> str:
-    """`%s` placeholders -> `$n` (style "dollar") or `?` (style "question"); `%%` -> `%`."""
+def pg_type(v: Any) -> Optional[str]:
+    """The type psycopg binds a Python value with (None: "unknown", for the server to infer).
+
+    psycopg sends typed parameters; the gateway's are untyped, which PostgreSQL resolves to text where the
+    context says nothing (``CASE WHEN … THEN $1``, ``SELECT $1 + 1``). A cast to psycopg's type makes the
+    server infer exactly what it infers for the direct driver.
+    """
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        if -(2**15) <= v < 2**15:
+            return "int2"
+        if -(2**31) <= v < 2**31:
+            return "int4"
+        return "int8" if -(2**63) <= v < 2**63 else "numeric"
+    if isinstance(v, float):
+        return "float8"
+    if isinstance(v, decimal.Decimal):
+        return "numeric"
+    if isinstance(v, dt.datetime):
+        return "timestamp" if v.tzinfo is None or v.utcoffset() is None else "timestamptz"
+    if isinstance(v, dt.date):
+        return "date"
+    if isinstance(v, dt.time):
+        return "time" if v.tzinfo is None else "timetz"
+    if isinstance(v, uuid.UUID):
+        return "uuid"
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "bytea"
+    if isinstance(v, dt.timedelta):
+        return "interval"
+    return None
+
+
+_INTS = ("int2", "int4", "int8", "numeric")
+
+# A single-quoted literal (skipped as it is) or the double-quoted "*" the ORM writes in COUNT("*").
+_DQS_STAR = re.compile(r"'(?:[^']|'')*'|\"\*\"")
+
+
+def sqlite_dqs_star(sql: str) -> str:
+    """``"*"`` -> ``'*'`` outside string literals, on SQLite.
+
+    The sqlite3 module's SQLite accepts double-quoted strings (DQS), so the ORM's ``COUNT("*")`` there is
+    ``COUNT('*')``. The gateway's better-sqlite3 is built with SQLITE_DQS=0 and has no runtime switch, so
+    ``"*"`` would be an unknown column. No table has a column named ``*``; this makes the one spelling the
+    ORM emits mean what it means for the direct backend. Other double-quoted strings stay identifiers.
+    """
+    if '"*"' not in sql:
+        return sql
+    return _DQS_STAR.sub(lambda m: "'*'" if m.group(0) == '"*"' else m.group(0), sql)
+
+
+def bulk_casts(param_sets: Sequence[Sequence[Any]]) -> List[Optional[str]]:
+    """One cast per position for many parameter sets: the type every non-NULL value shares, the widest
+    integer type when they are integers of different sizes, else none (the server infers it)."""
+    width = max((len(p) for p in param_sets), default=0)
+    casts: List[Optional[str]] = []
+    for i in range(width):
+        seen = {pg_type(p[i]) for p in param_sets if i < len(p) and p[i] is not None}
+        if len(seen) == 1:
+            casts.append(seen.pop())
+        elif seen and seen <= set(_INTS):
+            casts.append(max(seen, key=_INTS.index))
+        else:
+            casts.append(None)
+    return casts
+
+
+def convert_placeholders(sql: str, style: str, casts: Optional[Sequence[Optional[str]]] = None) -> str:
+    """`%s` placeholders -> `$n` (style "dollar", with ``casts[n-1]`` when given) or `?` (style
+    "question"); `%%` -> `%`."""
     n = 0
+    values = list(casts or [])
 
     def sub(m: "re.Match[str]") -> str:
         nonlocal n
         if m.group(0) == "%%":
             return "%"
         n += 1
-        return f"${n}" if style == "dollar" else "?"
+        if style != "dollar":
+            return "?"
+        cast = values[n - 1] if n <= len(values) else None
+        return f"${n}::{cast}" if cast else f"${n}"
 
     return _PYFORMAT.sub(sub, sql)
+
+
+def _rowid(last: Any) -> Optional[int]:
+    """DB-API ``lastrowid``: an integer row id, or None. The gateway's lastInsertId on PostgreSQL is the
+    first RETURNING value, which may be a UUID or text key; a driver's lastrowid is never that."""
+    if isinstance(last, int):
+        return last
+    if isinstance(last, str) and last.lstrip("-").isdigit():
+        return int(last)
+    return None
 
 
 class SessionConnection:
@@ -46,7 +133,7 @@ class SessionConnection:
         placeholder_style: Optional[str],
         in_transaction: Callable[[], bool],
         idle_timeout_ms: Optional[int] = None,
-        scratch: bool = False,
+        detect_types: int = 0,
     ) -> None:
         self._t = transport
         self.backend = backend
@@ -54,7 +141,8 @@ class SessionConnection:
         self._style = placeholder_style  # None: the ORM's SQL already uses the server's placeholders
         self._in_tx = in_transaction
         self._idle_timeout_ms = idle_timeout_ms
-        self._scratch = scratch
+        #: SQLite: sqlite3's ``detect_types`` flags, applied to results as the sqlite3 module would.
+        self.detect_types = detect_types
         self.session_id: Optional[str] = None
         self.closed = False
         self.broken = False
@@ -66,8 +154,6 @@ class SessionConnection:
         body: Dict[str, Any] = {"backend": self.backend, "begin": False}
         if self._idle_timeout_ms:
             body["idleTimeoutMs"] = self._idle_timeout_ms
-        if self._scratch:
-            body["scratch"] = True
         try:
             answer = self._t.request("POST", "/v1/sessions", body)
         except GatewayError as e:
@@ -108,8 +194,12 @@ class SessionConnection:
 
     # --- requests -------------------------------------------------------------------------------------
 
-    def _sql(self, sql: str, has_params: bool) -> str:
-        return convert_placeholders(sql, self._style) if self._style and has_params else sql
+    def _sql(self, sql: str, param_sets: Sequence[Sequence[Any]]) -> str:
+        if self.flavor == "sqlite":
+            sql = sqlite_dqs_star(sql)
+        if not self._style or not any(param_sets):
+            return sql
+        return convert_placeholders(sql, self._style, bulk_casts(param_sets))
 
     def run(self, path: str, body: Dict[str, Any]) -> Any:
         """POSTs to the session; reopens an expired session when that cannot lose work.
@@ -151,7 +241,7 @@ class SessionConnection:
             options["valueMode"] = "raw"
         return self.run(
             "/execute",
-            {"sql": self._sql(sql, bool(params)), "params": encode_params(params), "options": options},
+            {"sql": self._sql(sql, [params or []]), "params": encode_params(params), "options": options},
         )
 
     def bulk(self, sql: str, param_sets: List[Sequence[Any]]) -> Dict[str, Any]:
@@ -161,7 +251,7 @@ class SessionConnection:
         return self.run(
             "/batch",
             {
-                "sql": self._sql(sql, True),
+                "sql": self._sql(sql, param_sets),
                 "paramSets": [encode_params(p) for p in param_sets],
                 "options": options,
             },
@@ -200,18 +290,19 @@ class SessionCursor:
 
     def _load(self, result: Dict[str, Any]) -> None:
         columns = result.get("columns") or []
-        self._rows = decode_rows(self._conn.flavor, columns, result.get("rows") or [])
+        detect = self._conn.detect_types
+        self._rows = decode_rows(self._conn.flavor, columns, result.get("rows") or [], detect)
         self._pos = 0
         self.with_rows = bool(columns)
+        names = [n for n, _ in sqlite_columns(columns, detect)] if detect else [c["name"] for c in columns]
         self.description = (
-            [(c["name"], c.get("dbType"), None, None, None, None, c.get("nullable")) for c in columns]
+            [(n, c.get("dbType"), None, None, None, None, c.get("nullable")) for n, c in zip(names, columns)]
             if columns
             else None
         )
         affected = int(result.get("affectedRows") or 0)
         self.rowcount = affected if affected or not columns else int(result.get("rowCount") or 0)
-        last = result.get("lastInsertId")
-        self.lastrowid = int(last) if last is not None else None
+        self.lastrowid = _rowid(result.get("lastInsertId"))
 
     def execute(self, sql: str, params: Optional[Sequence[Any]] = None) -> "SessionCursor":
         self._load(self._conn.statement(sql, params))
@@ -226,8 +317,7 @@ class SessionCursor:
         answer = self._conn.bulk(sql, sets)
         results = answer.get("results") or []
         self.rowcount = sum(int(r.get("affectedRows") or 0) for r in results)
-        last = results[-1].get("lastInsertId") if results else None
-        self.lastrowid = int(last) if last is not None else None
+        self.lastrowid = _rowid(results[-1].get("lastInsertId") if results else None)
         return self
 
     def executescript(self, script: str) -> "SessionCursor":

@@ -85,6 +85,15 @@ def _mysql(err: GatewayError, errno: int, sql_state: str) -> Type[orm.DatabaseEr
     return orm.DatabaseError
 
 
+def _message(err: GatewayError, flavor: str) -> str:
+    """The gateway's message, in the direct driver's words where those carry no value (the gateway rewrites
+    MySQL messages that could echo data; 1048 names only the column, so mysql-connector's text is safe)."""
+    body = err.body
+    if flavor == "mysql" and str(body.get("dbCode")) == "1048" and body.get("column"):
+        return f"1048 ({body.get('sqlState') or '23000'}): Column '{body['column']}' cannot be null"
+    return err.message
+
+
 def to_orm_error(err: GatewayError, flavor: str) -> orm.DatabaseError:
     """The ORM exception for a gateway error on a backend of this flavor (sqlite | postgres | mysql)."""
     body = err.body
@@ -106,6 +115,6 @@ def to_orm_error(err: GatewayError, flavor: str) -> orm.DatabaseError:
     else:
         named = getattr(orm, str(body.get("class", "")), None)
         cls = named if isinstance(named, type) and issubclass(named, orm.DatabaseError) else orm.DatabaseError
-    exc = cls(err.message)
+    exc = cls(_message(err, flavor))
     exc.sqlgate = body  # type: ignore[attr-defined]  # the gateway's error object (code, sqlState ...)
     return exc

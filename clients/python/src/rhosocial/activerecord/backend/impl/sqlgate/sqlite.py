@@ -1,7 +1,9 @@
 """SQLite behind sqlgate, with the ORM's own SQLite dialect and type adapters on the client."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 
 from rhosocial.activerecord.backend.impl.sqlite.backend import SQLiteBackend
 from rhosocial.activerecord.backend.impl.sqlite.config import SQLiteConnectionConfig
@@ -32,6 +34,12 @@ class SqlgateSQLiteBackend(SqlgateBackendMixin, SQLiteBackend):
     SQLGATE_FLAVOR = "sqlite"
     SQLGATE_DRIVERS = ("sqlite",)
     SQLGATE_PLACEHOLDERS = None  # the ORM's SQLite dialect writes `?`, as the gateway takes them
+
+    def _sqlgate_detect_types(self) -> int:
+        # The ORM's SQLiteBackend.connect registers this converter and opens sqlite3 with the config's
+        # detect_types (PARSE_DECLTYPES | PARSE_COLNAMES by default); results here get the same treatment.
+        sqlite3.register_converter("timestamp", lambda val: datetime.fromisoformat(val.decode("utf-8")))
+        return int(self.config.detect_types or 0)
 
     def _apply_pragmas(self) -> None:
         """The gateway owns the connection's PRAGMAs."""

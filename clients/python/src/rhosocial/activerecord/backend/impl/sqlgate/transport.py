@@ -65,7 +65,7 @@ class HttpTransport:
         self._prefix = parsed.path.rstrip("/")
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        self._headers = {"content-type": "application/json", "accept": "application/json"}
+        self._headers = {"accept": "application/json"}
         if token:
             self._headers["authorization"] = f"Bearer {token}"
         self._conn: Optional[http.client.HTTPConnection] = None
@@ -98,6 +98,8 @@ class HttpTransport:
         TransportError with ``sent=True`` and is never repeated here.
         """
         payload = None if body is None else json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+        # A body-less request (DELETE, GET) must not claim a JSON body: the gateway answers that with 400.
+        headers = self._headers if payload is None else {**self._headers, "content-type": "application/json"}
         for attempt in (0, 1):
             if self._conn is not None and time.monotonic() - self._last_used > self._keep_alive - 0.5:
                 # The server may be closing this idle connection right now; a request racing that close
@@ -108,7 +110,7 @@ class HttpTransport:
                 self._conn = self._open()
             conn = self._conn
             try:
-                conn.request(method, self._prefix + path, body=payload, headers=self._headers)
+                conn.request(method, self._prefix + path, body=payload, headers=headers)
             except OSError as e:
                 self.close()
                 if reused and attempt == 0:
@@ -137,6 +139,31 @@ class HttpTransport:
             err = parsed.get("error") if isinstance(parsed, dict) else None
             raise GatewayError(resp.status, err if isinstance(err, dict) else {"code": "HTTP", "message": str(resp.status)})
         raise AssertionError("unreachable")
+
+
+    def open_stream(self, path: str, body: Any) -> http.client.HTTPResponse:
+        """POSTs ``body`` asking for NDJSON and returns the open response (200) for the caller to read line
+        by line; an error answer is raised as GatewayError. The connection is this stream's alone."""
+        self.close()
+        self._conn = self._open()
+        payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+        headers = {**self._headers, "content-type": "application/json", "accept": "application/x-ndjson"}
+        try:
+            self._conn.request("POST", self._prefix + path, body=payload, headers=headers)
+            resp = self._conn.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            self.close()
+            raise TransportError(f"sqlgate stream request failed: {e}", sent=True) from e
+        if resp.status != 200:
+            data = resp.read()
+            self.close()
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                parsed = None
+            err = parsed.get("error") if isinstance(parsed, dict) else None
+            raise GatewayError(resp.status, err if isinstance(err, dict) else {"code": "HTTP", "message": str(resp.status)})
+        return resp
 
 
 _KEEP_ALIVE_TIMEOUT = re.compile(r"timeout=(\d+)")

@@ -15,8 +15,11 @@ import decimal
 import enum
 import json
 import math
+import re
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from rhosocial.activerecord.backend.errors import TypeConversionError
 
 MAX_SAFE = 2**53 - 1
 
@@ -62,7 +65,7 @@ def encode_param(v: Any) -> Any:
         return {"$type": "JSON", "value": v.obj}
     if isinstance(v, dt.timedelta):
         return f"{v.total_seconds()} seconds"
-    raise TypeError(f"sqlgate cannot send a parameter of type {type(v).__name__}")
+    raise TypeConversionError(f"sqlgate cannot send a parameter of type {type(v).__name__}")
 
 
 def encode_params(params: Optional[Sequence[Any]]) -> List[Any]:
@@ -133,11 +136,52 @@ _MYSQL: Dict[str, Decoder] = {
 DECODERS: Dict[str, Dict[str, Decoder]] = {"postgres": _POSTGRES, "mysql": _MYSQL}
 
 
-def decode_rows(flavor: str, columns: List[Dict[str, Any]], rows: List[List[Any]]) -> List[tuple]:
+def _sqlite_bytes(v: Any) -> bytes:
+    """A stored value as the bytes sqlite3 hands a converter (sqlite3_column_blob of the value)."""
+    if isinstance(v, bytes):
+        return v
+    return (v if isinstance(v, str) else repr(v)).encode("utf-8")
+
+
+def sqlite_columns(columns: List[Dict[str, Any]], detect_types: int) -> List[tuple]:
+    """(name, converter or None) per column, as the sqlite3 module with ``detect_types`` sees them.
+
+    PARSE_COLNAMES: ``"x [timestamp]"`` names the converter and the column is called ``x``; PARSE_DECLTYPES:
+    the first word of the declared type (our ``dbType``) does. Converters are the ones registered with
+    ``sqlite3.register_converter`` in this process, exactly as for the ORM's direct SQLite backend.
+    """
+    import sqlite3
+
+    out = []
+    for c in columns:
+        name, conv = c["name"], None
+        if detect_types & sqlite3.PARSE_COLNAMES and "[" in name:
+            start = name.index("[")
+            end = name.find("]", start)
+            if end > start:
+                conv = sqlite3.converters.get(name[start + 1 : end].upper())
+            name = name[:start].rstrip()
+        if conv is None and detect_types & sqlite3.PARSE_DECLTYPES and c.get("dbType"):
+            decl = re.split(r"[\s(]", c["dbType"].strip(), maxsplit=1)[0]
+            conv = sqlite3.converters.get(decl.upper())
+        out.append((name, conv))
+    return out
+
+
+def decode_rows(
+    flavor: str, columns: List[Dict[str, Any]], rows: List[List[Any]], detect_types: int = 0
+) -> List[tuple]:
     """Rows as tuples of the Python values the database's native driver would have returned."""
     if flavor == "sqlite":
-        # Raw mode: the JSON type is the storage class; only tags need decoding.
-        return [tuple(_tagged(v) if isinstance(v, dict) else v for v in row) for row in rows]
+        # Raw mode: the JSON type is the storage class; only tags need decoding, then sqlite3's converters.
+        convs = [conv for _, conv in sqlite_columns(columns, detect_types)] if detect_types else []
+        out_rows = []
+        for row in rows:
+            vals = [_tagged(v) if isinstance(v, dict) else v for v in row]
+            if convs:
+                vals = [v if v is None or conv is None else conv(_sqlite_bytes(v)) for v, conv in zip(vals, convs)]
+            out_rows.append(tuple(vals))
+        return out_rows
     table = DECODERS[flavor]
     decoders = [table.get(c.get("type", "")) for c in columns]
     out = []

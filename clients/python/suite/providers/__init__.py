@@ -1,0 +1,1 @@
+"""sqlgate's providers for rhosocial-activerecord-testsuite (sync groups): direct and through sqlgate."""
