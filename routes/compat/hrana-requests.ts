@@ -169,3 +169,20 @@ export function parsePipeline(body: unknown, lim: PipelineLimits): PipelineBody 
   const requests = body.requests.map((r, i) => request(r, `requests[${i}]`, lim));
   return { baton, requests };
 }
+
+export interface CursorBody {
+  baton: string | null;
+  batch: HranaBatch;
+}
+
+/** Checks a /v3/cursor body `{baton, batch}` exactly as a pipeline's batch request is checked. */
+export function parseCursor(body: unknown, lim: PipelineLimits): CursorBody {
+  if (!isObj(body)) throw bad('the body must be a JSON object');
+  const baton = body.baton ?? null;
+  if (baton !== null && typeof baton !== 'string') throw bad('baton must be a string or null');
+  const req = request({ type: 'batch', batch: body.batch }, 'cursor', lim) as Extract<
+    HranaRequest,
+    { type: 'batch' }
+  >;
+  return { baton, batch: req.batch };
+}

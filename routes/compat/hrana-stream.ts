@@ -1,4 +1,5 @@
 import type { Dialect } from '../../src/backend/dialect.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from '../../src/backend/row-stream.js';
 import { compileStatement, leadingKeyword, scanSql } from '../../src/backend/sql-lexer.js';
 import type { TxStatus } from '../../src/backend/storage-backend.js';
 import type { TransactionManager } from '../../src/backend/transaction-manager.js';
@@ -29,6 +30,8 @@ export interface StreamTarget {
   observe(result: QueryResult): void;
   /** The stream's transaction manager (libsql's BEGIN forms fall back to it, see `execute`). */
   tm: TransactionManager;
+  /** Streams one statement's rows into a sink (cursors, hrana-cursor.ts); absent on one-off targets. */
+  stream?(stmt: Statement, opts: StreamExecOptions, sink: RowSink): Promise<StreamSummary>;
 }
 
 /**
@@ -37,7 +40,7 @@ export interface StreamTarget {
  * When the database refuses one of them, the transaction is begun through the dialect instead
  * (`beginSql`: READ ONLY where asked), so the same client code runs on every backend.
  */
-const LIBSQL_BEGIN =
+export const LIBSQL_BEGIN =
   /^\s*BEGIN(?:\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(?:\s+TRANSACTION)?(\s+READONLY)?\s*;?\s*$/i;
 
 const EMPTY = (command: string): QueryResult => ({
@@ -51,7 +54,7 @@ const EMPTY = (command: string): QueryResult => ({
 });
 
 /** Runs a statement; a refused libsql BEGIN form is retried as the dialect's begin; after-end SQL is run. */
-async function execute(target: StreamTarget, stmt: Statement): Promise<QueryResult> {
+export async function execute(target: StreamTarget, stmt: Statement): Promise<QueryResult> {
   const m = stmt.params.length === 0 ? LIBSQL_BEGIN.exec(stmt.sql) : null;
   try {
     // READONLY: SQLite would take the word for a transaction name and begin a writable transaction.
@@ -111,7 +114,11 @@ async function runStmt(target: StreamTarget, stmt: HranaStmt): Promise<HranaStmt
   return toStmtResult(result, stmt.want_rows ?? true);
 }
 
-function evalCond(c: HranaCond, outcomes: Array<'ok' | 'error' | null>, target: StreamTarget): boolean {
+export function evalCond(
+  c: HranaCond,
+  outcomes: Array<'ok' | 'error' | null>,
+  target: StreamTarget,
+): boolean {
   switch (c.type) {
     case 'ok':
       return outcomes[c.step] === 'ok';

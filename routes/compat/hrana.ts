@@ -7,9 +7,11 @@ import { SqlgateError } from '../../src/errors.js';
 import { toSqlgateError } from '../../src/plugins/error-handler.js';
 import { execOptions } from '../../src/query/exec-options.js';
 import { acquireFor } from '../../src/query/read-only.js';
+import { streamLimits } from '../../src/query/stream.js';
 import type { Session } from '../../src/sessions/session.js';
 import { BatonRegistry } from './batons.js';
-import { type HranaRequest, type PipelineLimits, parsePipeline } from './hrana-requests.js';
+import { streamCursor } from './hrana-cursor.js';
+import { type HranaRequest, type PipelineLimits, parseCursor, parsePipeline } from './hrana-requests.js';
 import { runRequest, type StreamResult, type StreamTarget } from './hrana-stream.js';
 import { HranaProtocolError, toHranaError } from './hrana-values.js';
 
@@ -93,6 +95,7 @@ export default async function hranaRoutes(
     ),
     observe: (r) => app.metrics.observeResult(backend.name, r),
     tm: session ? session.tm : new TransactionManager(conn),
+    ...(session && { stream: (stmt, opts, sink) => session.stream(stmt, opts, sink) }),
   });
 
   const runAll = async (target: StreamTarget, requests: HranaRequest[]): Promise<StreamResult[]> => {
@@ -182,6 +185,51 @@ export default async function hranaRoutes(
     }
   };
 
+  /**
+   * POST /v3/cursor: one batch streamed back as NDJSON entries (hrana-cursor.ts). A cursor always runs on a
+   * stream (a session, opened here when the baton is null), so the reply's first line carries its baton.
+   */
+  const cursor = async (request: FastifyRequest, reply: FastifyReply, backendName: string | undefined) => {
+    let body: ReturnType<typeof parseCursor>;
+    try {
+      body = parseCursor(request.body, {
+        maxRequests: config.compat.hrana.maxPipelineRequests,
+        maxSteps: limits.maxBatchStatements,
+        version: 3,
+      });
+    } catch (err) {
+      await closeQuietly(request);
+      throw err;
+    }
+    const backend = authorizeBackend(request, app.backends, backendName);
+    const principal = request.principal;
+    let id: string;
+    if (body.baton === null) {
+      id = (await store.open(principal, { backend: backend.name, begin: false })).id;
+      batons.issue(id);
+    } else {
+      id = batons.redeem(body.baton);
+    }
+    try {
+      await store.run(id, principal, async (s) => {
+        if (s.backend.name !== backend.name) {
+          throw new HranaProtocolError('the baton belongs to a stream on another backend', 'BATON_INVALID');
+        }
+        const target = targetFor(request, backend, s.conn, batons.sqls(id), s);
+        await streamCursor(reply, target, body.batch, {
+          baton: batons.reissue(id),
+          limits: streamLimits(limits, principal),
+        });
+      });
+    } catch (err) {
+      if (reply.sent || reply.raw.headersSent) {
+        request.log.warn({ err }, 'hrana cursor failed after its response started');
+        return;
+      }
+      throw streamError(err);
+    }
+  };
+
   for (const version of [2, 3] as const) {
     for (const prefix of ['', '/hrana/:backend']) {
       const backendOf = (request: FastifyRequest) =>
@@ -195,12 +243,8 @@ export default async function hranaRoutes(
     }
   }
   for (const prefix of ['', '/hrana/:backend']) {
-    app.post(`${prefix}/v3/cursor`, { schema: { hide: true } }, async (request) => {
-      await closeQuietly(request);
-      throw new HranaProtocolError(
-        'cursors (/v3/cursor) are not supported by this server; use /v3/pipeline',
-        'CURSORS_NOT_SUPPORTED',
-      );
-    });
+    app.post(`${prefix}/v3/cursor`, { schema: { hide: true } }, (request, reply) =>
+      cursor(request, reply, (request.params as { backend?: string }).backend ?? config.compat.hrana.backend),
+    );
   }
 }
