@@ -77,10 +77,10 @@ export type StreamResult =
   | { type: 'ok'; response: Record<string, unknown> }
   | { type: 'error'; error: HranaError };
 
-const err = (e: unknown): StreamResult => ({ type: 'error', error: toHranaError(toSqlgateError(e)) });
+export const err = (e: unknown): StreamResult => ({ type: 'error', error: toHranaError(toSqlgateError(e)) });
 
 /** The SQL of a statement: its text, or a text stored under sql_id. */
-function sqlOf(target: StreamTarget, src: { sql?: string; sql_id?: number }): string {
+function sqlOf(target: Pick<StreamTarget, 'sqls'>, src: { sql?: string; sql_id?: number }): string {
   if (src.sql !== undefined) return src.sql;
   const text = target.sqls.get(src.sql_id as number);
   if (text === undefined)
@@ -89,7 +89,7 @@ function sqlOf(target: StreamTarget, src: { sql?: string; sql_id?: number }): st
 }
 
 /** Positional `args` or `named_args` (`:name`, `@name`, `$name` or bare `name`) -> a backend Statement. */
-export function compileHranaStmt(target: StreamTarget, stmt: HranaStmt): Statement {
+export function compileHranaStmt(target: Pick<StreamTarget, 'dialect' | 'sqls'>, stmt: HranaStmt): Statement {
   const sql = sqlOf(target, stmt);
   const args = stmt.args ?? [];
   const named = stmt.named_args ?? [];

@@ -94,10 +94,10 @@ for (const b of backends) {
       await s.close();
     });
 
-    /** The client closes its stream in the background (a close pipeline): wait for it, up to 5 s. */
+    /** The client closes its stream in the background (a close pipeline): wait for it, up to 10 s. */
     const nothingOpen = async () => {
       const pool = () => s.app.backends.get('main').poolStats().inUse;
-      for (let i = 0; i < 250 && (s.app.sessions.size > 0 || pool() > 0); i++) {
+      for (let i = 0; i < 500 && (s.app.sessions.size > 0 || pool() > 0); i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(s.app.sessions.size).toBe(0);
