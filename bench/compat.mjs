@@ -4,7 +4,9 @@
  * neon() client (POST /sql, PostgreSQL) and through the real @libsql/client (Hrana /v2/pipeline, SQLite),
  * each against the same query sent with fetch to POST /v1/execute on the same backend. Rounds alternate
  * (A B B A ...) so drift on this shared machine hits both sides alike; the figure is the ratio of the
- * medians of queries/s (target >= 0.9x). Every reply is checked, so errors cannot pass for speed.
+ * medians of queries/s (target >= 0.9x). A third line sends the Hrana pipeline with plain fetch, which
+ * separates the endpoint's cost from the client library's; CPU per query (gateway and client process) is
+ * printed for each side. Every reply is checked, so errors cannot pass for speed.
  *
  *   npm run build && node bench/compat.mjs [--rounds=3] [--duration=2] [--concurrency=8]
  *
@@ -32,7 +34,11 @@ const ROUNDS = Math.max(3, Number(values.rounds));
 const DURATION_MS = Number(values.duration) * 1000;
 const CONCURRENCY = Number(values.concurrency);
 
-/** Runs `once` from CONCURRENCY workers for DURATION_MS; queries per second. */
+/**
+ * Runs `once` from CONCURRENCY workers for DURATION_MS: queries/s, and CPU per query of the gateway process
+ * (all its threads, from /proc) and of this process (the client library's own work), in microseconds.
+ * CPU per query is steadier than queries/s on a shared machine: it does not count time spent waiting.
+ */
 async function load(once) {
   const end = performance.now() + DURATION_MS;
   let n = 0;
@@ -43,34 +49,41 @@ async function load(once) {
     }
   };
   const started = performance.now();
+  const gw0 = gw.cpuSeconds();
+  const me0 = process.cpuUsage();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return n / ((performance.now() - started) / 1000);
+  const me = process.cpuUsage(me0);
+  const gwUs = ((gw.cpuSeconds() - gw0) * 1e6) / n;
+  return { qps: n / ((performance.now() - started) / 1000), gwUs, clientUs: (me.user + me.system) / n };
 }
 
 /** Alternating rounds of A and B (A B, B A, A B ...); medians and the ratio B/A. */
 async function compare(label, a, b) {
   // Warm both paths (connections, JIT) before anything is counted.
   for (let i = 0; i < 200; i++) await Promise.all([a.once(), b.once()]);
-  const qa = [];
-  const qb = [];
+  const ra = [];
+  const rb = [];
   for (let r = 0; r < ROUNDS; r++) {
     if (r % 2 === 0) {
-      qa.push(await load(a.once));
-      qb.push(await load(b.once));
+      ra.push(await load(a.once));
+      rb.push(await load(b.once));
     } else {
-      qb.push(await load(b.once));
-      qa.push(await load(a.once));
+      rb.push(await load(b.once));
+      ra.push(await load(a.once));
     }
   }
-  const ma = median(qa);
-  const mb = median(qb);
-  const ratio = mb / ma;
+  const m = (rs, k) => median(rs.map((x) => x[k]));
+  const ratio = m(rb, 'qps') / m(ra, 'qps');
   console.log(
-    `${label.padEnd(44)} ${b.name}: ${mb.toFixed(0)} q/s  ${a.name}: ${ma.toFixed(0)} q/s  ` +
+    `${label.padEnd(46)} ${b.name}: ${m(rb, 'qps').toFixed(0)} q/s  ${a.name}: ${m(ra, 'qps').toFixed(0)} q/s  ` +
       `ratio ${ratio.toFixed(2)}x ${ratio >= 0.9 ? '(>= 0.9x ok)' : '(BELOW 0.9x)'}`,
   );
   console.log(
-    `${''.padEnd(44)} rounds ${b.name} [${qb.map((x) => x.toFixed(0))}] ${a.name} [${qa.map((x) => x.toFixed(0))}]`,
+    `${''.padEnd(46)} gateway CPU/query ${b.name} ${m(rb, 'gwUs').toFixed(0)} us, ${a.name} ${m(ra, 'gwUs').toFixed(0)} us; ` +
+      `client CPU/query ${b.name} ${m(rb, 'clientUs').toFixed(0)} us, ${a.name} ${m(ra, 'clientUs').toFixed(0)} us`,
+  );
+  console.log(
+    `${''.padEnd(46)} rounds q/s ${b.name} [${rb.map((x) => x.qps.toFixed(0))}] ${a.name} [${ra.map((x) => x.qps.toFixed(0))}]`,
   );
   return ratio;
 }
@@ -108,7 +121,8 @@ const v1 = (backend, sql) => ({
       body: JSON.stringify({ sql, params: [1], backend }),
     });
     const body = await res.json();
-    if (res.status !== 200 || Number(body.rows[0].v) !== 1) throw new Error(`/v1/execute: ${JSON.stringify(body)}`);
+    if (res.status !== 200 || Number(body.rows[0].v) !== 1)
+      throw new Error(`/v1/execute: ${JSON.stringify(body)}`);
   },
 });
 
@@ -130,6 +144,28 @@ try {
   } else {
     console.log(`PostgreSQL not reachable at ${new URL(PG_URL).host}: the neon() line is skipped`);
   }
+  const pipelineBody = JSON.stringify({
+    baton: null,
+    requests: [
+      {
+        type: 'execute',
+        stmt: { sql: 'select ? as v', args: [{ type: 'integer', value: '1' }], want_rows: true },
+      },
+      { type: 'close' },
+    ],
+  });
+  ratios.hrana = await compare('SQLite point query, Hrana via fetch vs /v1', v1('lite', 'select ? as v'), {
+    name: '/v2/pipeline',
+    async once() {
+      const res = await fetch(`${gw.url}/hrana/lite/v2/pipeline`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: pipelineBody,
+      });
+      const body = await res.json();
+      if (body.results[0].response.result.rows[0][0].value !== '1') throw new Error(JSON.stringify(body));
+    },
+  });
   const lib = createClient({ url: `${gw.url}/hrana/lite/` });
   ratios.libsql = await compare('SQLite point query, @libsql/client vs /v1', v1('lite', 'select ? as v'), {
     name: '@libsql/client',
