@@ -41,6 +41,8 @@ class CursorWriter {
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly client: AbortSignal;
   private readonly listeners = new Set<() => void>();
+  private readonly gone = () =>
+    this.stop(new SqlgateError('STATEMENT_TIMEOUT', 'the cursor was cancelled because the client went away'));
 
   constructor(
     reply: FastifyReply,
@@ -48,12 +50,8 @@ class CursorWriter {
   ) {
     this.res = reply.raw;
     this.client = clientSignal(reply);
-    const gone = () =>
-      this.stop(
-        new SqlgateError('STATEMENT_TIMEOUT', 'the cursor was cancelled because the client went away'),
-      );
-    if (this.client.aborted) gone();
-    else this.client.addEventListener('abort', gone, { once: true });
+    if (this.client.aborted) this.gone();
+    else this.client.addEventListener('abort', this.gone, { once: true });
     if (limits.idleTimeoutMs > 0) {
       const ms = limits.idleTimeoutMs;
       this.timer = setTimeout(
@@ -117,6 +115,8 @@ class CursorWriter {
 
   end(): void {
     clearTimeout(this.timer);
+    // The signal belongs to the socket, which a keep-alive client reuses for its next requests.
+    this.client.removeEventListener('abort', this.gone);
     if (!this.res.destroyed) this.res.end();
   }
 }
