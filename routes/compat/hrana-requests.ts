@@ -1,4 +1,4 @@
-import { HranaProtocolError } from './hrana-values.js';
+import { HranaProtocolError, toParam } from './hrana-values.js';
 
 /**
  * The Hrana stream requests a pipeline may hold, checked in full before anything runs, so a malformed
@@ -72,13 +72,19 @@ function sqlOrId(o: Record<string, unknown>, where: string): void {
 function stmt(v: unknown, where: string): HranaStmt {
   if (!isObj(v)) throw bad(`${where} must be an object`);
   sqlOrId(v, where);
-  if (v.args !== undefined && v.args !== null && !Array.isArray(v.args))
-    throw bad(`${where}.args must be an array`);
+  if (v.args !== undefined && v.args !== null) {
+    if (!Array.isArray(v.args)) throw bad(`${where}.args must be an array`);
+    // Every value is checked here too, so a malformed one refuses the whole pipeline before it runs.
+    v.args.forEach((a, i) => {
+      toParam(a, `${where}.args[${i}]`);
+    });
+  }
   if (v.named_args !== undefined && v.named_args !== null) {
     if (!Array.isArray(v.named_args)) throw bad(`${where}.named_args must be an array`);
-    for (const a of v.named_args) {
+    v.named_args.forEach((a, i) => {
       if (!isObj(a) || typeof a.name !== 'string') throw bad(`${where}.named_args entries need a name`);
-    }
+      toParam(a.value, `${where}.named_args[${i}]`);
+    });
   }
   if (v.want_rows !== undefined && v.want_rows !== null && typeof v.want_rows !== 'boolean')
     throw bad(`${where}.want_rows must be a boolean`);
@@ -162,4 +168,21 @@ export function parsePipeline(body: unknown, lim: PipelineLimits): PipelineBody 
     throw bad(`a pipeline holds at most ${lim.maxRequests} requests; got ${body.requests.length}`);
   const requests = body.requests.map((r, i) => request(r, `requests[${i}]`, lim));
   return { baton, requests };
+}
+
+export interface CursorBody {
+  baton: string | null;
+  batch: HranaBatch;
+}
+
+/** Checks a /v3/cursor body `{baton, batch}` exactly as a pipeline's batch request is checked. */
+export function parseCursor(body: unknown, lim: PipelineLimits): CursorBody {
+  if (!isObj(body)) throw bad('the body must be a JSON object');
+  const baton = body.baton ?? null;
+  if (baton !== null && typeof baton !== 'string') throw bad('baton must be a string or null');
+  const req = request({ type: 'batch', batch: body.batch }, 'cursor', lim) as Extract<
+    HranaRequest,
+    { type: 'batch' }
+  >;
+  return { baton, batch: req.batch };
 }

@@ -1,4 +1,5 @@
 import type { Dialect } from '../../src/backend/dialect.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from '../../src/backend/row-stream.js';
 import { compileStatement, leadingKeyword, scanSql } from '../../src/backend/sql-lexer.js';
 import type { TxStatus } from '../../src/backend/storage-backend.js';
 import type { TransactionManager } from '../../src/backend/transaction-manager.js';
@@ -29,6 +30,8 @@ export interface StreamTarget {
   observe(result: QueryResult): void;
   /** The stream's transaction manager (libsql's BEGIN forms fall back to it, see `execute`). */
   tm: TransactionManager;
+  /** Streams one statement's rows into a sink (cursors, hrana-cursor.ts); absent on one-off targets. */
+  stream?(stmt: Statement, opts: StreamExecOptions, sink: RowSink): Promise<StreamSummary>;
 }
 
 /**
@@ -37,7 +40,7 @@ export interface StreamTarget {
  * When the database refuses one of them, the transaction is begun through the dialect instead
  * (`beginSql`: READ ONLY where asked), so the same client code runs on every backend.
  */
-const LIBSQL_BEGIN =
+export const LIBSQL_BEGIN =
   /^\s*BEGIN(?:\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(?:\s+TRANSACTION)?(\s+READONLY)?\s*;?\s*$/i;
 
 const EMPTY = (command: string): QueryResult => ({
@@ -51,7 +54,7 @@ const EMPTY = (command: string): QueryResult => ({
 });
 
 /** Runs a statement; a refused libsql BEGIN form is retried as the dialect's begin; after-end SQL is run. */
-async function execute(target: StreamTarget, stmt: Statement): Promise<QueryResult> {
+export async function execute(target: StreamTarget, stmt: Statement): Promise<QueryResult> {
   const m = stmt.params.length === 0 ? LIBSQL_BEGIN.exec(stmt.sql) : null;
   try {
     // READONLY: SQLite would take the word for a transaction name and begin a writable transaction.
@@ -74,10 +77,10 @@ export type StreamResult =
   | { type: 'ok'; response: Record<string, unknown> }
   | { type: 'error'; error: HranaError };
 
-const err = (e: unknown): StreamResult => ({ type: 'error', error: toHranaError(toSqlgateError(e)) });
+export const err = (e: unknown): StreamResult => ({ type: 'error', error: toHranaError(toSqlgateError(e)) });
 
 /** The SQL of a statement: its text, or a text stored under sql_id. */
-function sqlOf(target: StreamTarget, src: { sql?: string; sql_id?: number }): string {
+function sqlOf(target: Pick<StreamTarget, 'sqls'>, src: { sql?: string; sql_id?: number }): string {
   if (src.sql !== undefined) return src.sql;
   const text = target.sqls.get(src.sql_id as number);
   if (text === undefined)
@@ -86,7 +89,7 @@ function sqlOf(target: StreamTarget, src: { sql?: string; sql_id?: number }): st
 }
 
 /** Positional `args` or `named_args` (`:name`, `@name`, `$name` or bare `name`) -> a backend Statement. */
-export function compileHranaStmt(target: StreamTarget, stmt: HranaStmt): Statement {
+export function compileHranaStmt(target: Pick<StreamTarget, 'dialect' | 'sqls'>, stmt: HranaStmt): Statement {
   const sql = sqlOf(target, stmt);
   const args = stmt.args ?? [];
   const named = stmt.named_args ?? [];
@@ -111,7 +114,11 @@ async function runStmt(target: StreamTarget, stmt: HranaStmt): Promise<HranaStmt
   return toStmtResult(result, stmt.want_rows ?? true);
 }
 
-function evalCond(c: HranaCond, outcomes: Array<'ok' | 'error' | null>, target: StreamTarget): boolean {
+export function evalCond(
+  c: HranaCond,
+  outcomes: Array<'ok' | 'error' | null>,
+  target: StreamTarget,
+): boolean {
   switch (c.type) {
     case 'ok':
       return outcomes[c.step] === 'ok';

@@ -1,17 +1,33 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorizeBackend } from '../../src/auth/scopes.js';
+import { leadingKeyword } from '../../src/backend/sql-lexer.js';
 import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
 import { TransactionManager } from '../../src/backend/transaction-manager.js';
 import type { Config } from '../../src/config.js';
 import { SqlgateError } from '../../src/errors.js';
 import { toSqlgateError } from '../../src/plugins/error-handler.js';
 import { execOptions } from '../../src/query/exec-options.js';
-import { acquireFor } from '../../src/query/read-only.js';
+import { acquireFor, runAsPrincipal } from '../../src/query/read-only.js';
+import { streamLimits } from '../../src/query/stream.js';
 import type { Session } from '../../src/sessions/session.js';
 import { BatonRegistry } from './batons.js';
-import { type HranaRequest, type PipelineLimits, parsePipeline } from './hrana-requests.js';
-import { runRequest, type StreamResult, type StreamTarget } from './hrana-stream.js';
-import { HranaProtocolError, toHranaError } from './hrana-values.js';
+import { streamCursor } from './hrana-cursor.js';
+import {
+  type HranaRequest,
+  type HranaStmt,
+  type PipelineLimits,
+  parseCursor,
+  parsePipeline,
+} from './hrana-requests.js';
+import {
+  compileHranaStmt,
+  err as errorResult,
+  LIBSQL_BEGIN,
+  runRequest,
+  type StreamResult,
+  type StreamTarget,
+} from './hrana-stream.js';
+import { HranaProtocolError, toHranaError, toStmtResult } from './hrana-values.js';
 
 /**
  * Hrana over HTTP (libSQL / sqld HTTP API v2 and v3, JSON encoding): POST /v2/pipeline, /v3/pipeline and
@@ -93,6 +109,7 @@ export default async function hranaRoutes(
     ),
     observe: (r) => app.metrics.observeResult(backend.name, r),
     tm: session ? session.tm : new TransactionManager(conn),
+    ...(session && { stream: (stmt, opts, sink) => session.stream(stmt, opts, sink) }),
   });
 
   const runAll = async (target: StreamTarget, requests: HranaRequest[]): Promise<StreamResult[]> => {
@@ -107,6 +124,32 @@ export default async function hranaRoutes(
       if (req.type === 'close') closed = true;
     }
     return results;
+  };
+
+  const runOneShot = async (
+    request: FastifyRequest,
+    backend: StorageBackend,
+    src: HranaStmt,
+  ): Promise<StreamResult> => {
+    try {
+      const stmt = compileHranaStmt({ dialect: backend.dialect, sqls: new Map() }, src);
+      const opts = execOptions(
+        limits,
+        { rowMode: 'array', int64: 'string' },
+        undefined,
+        request.principal.limits?.maxRows,
+      );
+      const result = await runAsPrincipal(request.principal, backend, stmt, opts);
+      app.metrics.observeResult(backend.name, result);
+      return {
+        type: 'ok',
+        response: { type: 'execute', result: toStmtResult(result, src.want_rows ?? true) },
+      };
+    } catch (e) {
+      if (e instanceof HranaProtocolError)
+        return { type: 'error', error: { message: e.message, code: e.code } };
+      return errorResult(e);
+    }
   };
 
   /** Ends the stream of a baton a refused pipeline carried, so a bad request leaves nothing open. */
@@ -142,6 +185,17 @@ export default async function hranaRoutes(
     const backend = authorizeBackend(request, app.backends, backendName);
     const principal = request.principal;
     const closes = body.requests.some((r) => r.type === 'close');
+
+    const single = body.baton === null ? oneShotStatement(body.requests) : null;
+    if (single) {
+      // client.execute(): one statement and close. Run exactly as POST /v1/execute runs it (a pooled
+      // connection in autocommit, read-only principals as there), without pinning a connection.
+      return sendJson(reply, 200, {
+        baton: null,
+        base_url: null,
+        results: [await runOneShot(request, backend, single), { type: 'ok', response: { type: 'close' } }],
+      });
+    }
 
     if (body.baton === null && closes) {
       // A one-shot stream (client.execute, batch, executeMultiple): a pinned connection for this request only.
@@ -182,6 +236,51 @@ export default async function hranaRoutes(
     }
   };
 
+  /**
+   * POST /v3/cursor: one batch streamed back as NDJSON entries (hrana-cursor.ts). A cursor always runs on a
+   * stream (a session, opened here when the baton is null), so the reply's first line carries its baton.
+   */
+  const cursor = async (request: FastifyRequest, reply: FastifyReply, backendName: string | undefined) => {
+    let body: ReturnType<typeof parseCursor>;
+    try {
+      body = parseCursor(request.body, {
+        maxRequests: config.compat.hrana.maxPipelineRequests,
+        maxSteps: limits.maxBatchStatements,
+        version: 3,
+      });
+    } catch (err) {
+      await closeQuietly(request);
+      throw err;
+    }
+    const backend = authorizeBackend(request, app.backends, backendName);
+    const principal = request.principal;
+    let id: string;
+    if (body.baton === null) {
+      id = (await store.open(principal, { backend: backend.name, begin: false })).id;
+      batons.issue(id);
+    } else {
+      id = batons.redeem(body.baton);
+    }
+    try {
+      await store.run(id, principal, async (s) => {
+        if (s.backend.name !== backend.name) {
+          throw new HranaProtocolError('the baton belongs to a stream on another backend', 'BATON_INVALID');
+        }
+        const target = targetFor(request, backend, s.conn, batons.sqls(id), s);
+        await streamCursor(reply, target, body.batch, {
+          baton: batons.reissue(id),
+          limits: streamLimits(limits, principal),
+        });
+      });
+    } catch (err) {
+      if (reply.sent || reply.raw.headersSent) {
+        request.log.warn({ err }, 'hrana cursor failed after its response started');
+        return;
+      }
+      throw streamError(err);
+    }
+  };
+
   for (const version of [2, 3] as const) {
     for (const prefix of ['', '/hrana/:backend']) {
       const backendOf = (request: FastifyRequest) =>
@@ -195,12 +294,24 @@ export default async function hranaRoutes(
     }
   }
   for (const prefix of ['', '/hrana/:backend']) {
-    app.post(`${prefix}/v3/cursor`, { schema: { hide: true } }, async (request) => {
-      await closeQuietly(request);
-      throw new HranaProtocolError(
-        'cursors (/v3/cursor) are not supported by this server; use /v3/pipeline',
-        'CURSORS_NOT_SUPPORTED',
-      );
-    });
+    app.post(`${prefix}/v3/cursor`, { schema: { hide: true } }, (request, reply) =>
+      cursor(request, reply, (request.params as { backend?: string }).backend ?? config.compat.hrana.backend),
+    );
   }
+}
+
+/**
+ * The statement of a pipeline that is exactly `[execute, close]` on a new stream (what client.execute()
+ * sends), when it needs nothing a stream has: SQL text (not a stored sql_id), a plain query or DML
+ * statement (a PRAGMA, SET or BEGIN could change the connection, which the pinned path resets before it goes
+ * back to the pool). Anything else runs on a pinned connection.
+ */
+const PLAIN = new Set(['SELECT', 'WITH', 'VALUES', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
+
+function oneShotStatement(requests: HranaRequest[]): HranaStmt | null {
+  const [first, second] = requests;
+  if (requests.length !== 2 || first?.type !== 'execute' || second?.type !== 'close') return null;
+  const sql = first.stmt.sql;
+  if (sql === undefined || LIBSQL_BEGIN.test(sql) || !PLAIN.has(leadingKeyword(sql))) return null;
+  return first.stmt;
 }

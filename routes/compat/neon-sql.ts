@@ -185,6 +185,12 @@ export default async function neonSqlRoute(
       throw bad('only Neon-Raw-Text-Output: true is supported (values as PostgreSQL text)');
     }
     const arrayMode = boolHeader(request, 'neon-array-mode') ?? false;
+    // The batch headers are checked on every request: a malformed header is refused, not ignored.
+    const level = header(request, 'neon-batch-isolation-level');
+    if (level !== undefined && ISOLATION[level] === undefined)
+      throw bad(`Neon-Batch-Isolation-Level must be one of ${Object.keys(ISOLATION).join(', ')}`);
+    const readOnly = boolHeader(request, 'neon-batch-read-only');
+    const deferrable = boolHeader(request, 'neon-batch-deferrable');
     const body = request.body as Record<string, unknown> | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('the body must be a JSON object');
     const principal = request.principal;
@@ -202,17 +208,12 @@ export default async function neonSqlRoute(
     if (!Array.isArray(body.queries) || body.queries.length === 0)
       throw bad('queries must be a non-empty array');
     const queries = body.queries.map((q, i) => neonQuery(q, `queries[${i}]`));
-    const level = header(request, 'neon-batch-isolation-level');
-    if (level !== undefined && ISOLATION[level] === undefined)
-      throw bad(`Neon-Batch-Isolation-Level must be one of ${Object.keys(ISOLATION).join(', ')}`);
     const input: BatchInput = {
       statements: queries.map((q) => ({ sql: q.query, params: q.params })),
       options: { rowMode: 'array' },
     };
     if (level !== undefined) input.isolationLevel = ISOLATION[level];
-    const readOnly = boolHeader(request, 'neon-batch-read-only');
     if (readOnly !== undefined) input.readOnly = readOnly;
-    const deferrable = boolHeader(request, 'neon-batch-deferrable');
     if (deferrable !== undefined) input.deferrable = deferrable;
     const conn = await acquireFor(principal, backend);
     try {
