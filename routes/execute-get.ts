@@ -82,6 +82,8 @@ const getExecuteRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (ap
         response: { 200: QueryResultSchema, ...errorResponses(...STATEMENT_ERROR_STATUSES, 406) },
       },
       onRequest: negotiateFormatHook,
+      // No automatic HEAD: link previewers and monitors probe URLs with HEAD, and that should not run SQL.
+      exposeHeadRoute: false,
       logSerializers: { req: redactedRequest as never },
     },
     async (request, reply) => {
