@@ -190,11 +190,15 @@ describe('query console in headless Chromium', () => {
     expect(await page.locator('#result table').count()).toBe(0);
 
     // History is in localStorage (no token); the token only in sessionStorage.
-    const storage = await page.evaluate(() => ({
-      local: JSON.stringify({ ...localStorage }),
-      session: JSON.stringify({ ...sessionStorage }),
-      history: JSON.parse(localStorage.getItem('sqlgate.console.history') ?? '[]'),
-    }));
+    const storage = await page.evaluate(() => {
+      type Store = Record<string, string> & { getItem(key: string): string | null };
+      const w = globalThis as unknown as { localStorage: Store; sessionStorage: Store };
+      return {
+        local: JSON.stringify({ ...w.localStorage }),
+        session: JSON.stringify({ ...w.sessionStorage }),
+        history: JSON.parse(w.localStorage.getItem('sqlgate.console.history') ?? '[]'),
+      };
+    });
     expect(storage.local).not.toContain(KEY);
     expect(storage.session).toContain(KEY);
     expect(storage.history.map((h: { sql: string }) => h.sql)).toEqual([
