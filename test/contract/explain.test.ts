@@ -113,7 +113,7 @@ describe.each(backends)('explain: $driver', (tb) => {
     if (analyze() === 'rollback') {
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body.plan.analyze).toBe(true);
-      expect(res.body.plan.plan[0].Plan['Operation'] ?? res.body.plan.plan[0].Plan['Node Type']).toMatch(
+      expect(res.body.plan.plan[0].Plan.Operation ?? res.body.plan.plan[0].Plan['Node Type']).toMatch(
         /Insert|ModifyTable/,
       );
     } else if (analyze() === 'read-only') {

@@ -1,5 +1,5 @@
-import type { GenericType, QueryResult } from '../../backend/types.js';
-import { cellText, rowCells } from './cell-text.js';
+import type { GenericType, JsonValue, QueryResult } from '../../backend/types.js';
+import { cellText } from './cell-text.js';
 
 /**
  * A result as an aligned text table for people, like psql's:
@@ -63,42 +63,58 @@ function footer(result: QueryResult, truncated: number, maxWidth: number): strin
   return lines;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const HAS_CONTROL = /[\u0000-\u001f\u007f]/;
+
 export function toTextTable(result: QueryResult, opts: TableOptions): string {
   const { columns } = result;
   if (columns.length === 0) return `${footer(result, 0, opts.maxWidth).join('\n')}\n`;
   let truncated = 0;
   const show = (text: string): string => {
-    const clean = text.replace(CONTROL, escapeControl);
+    const clean = HAS_CONTROL.test(text) ? text.replace(CONTROL, escapeControl) : text;
     if (clean.length <= opts.maxWidth) return clean;
     truncated++;
     return `${clean.slice(0, Math.max(1, opts.maxWidth - 1))}…`;
   };
+  const n = columns.length;
   const header = columns.map((c) => show(c.name));
   const widths = header.map((h) => h.length);
-  const body = rowCells(result).map((row) =>
-    columns.map((_c, i) => {
-      const t = cellText(row[i]);
+  // First pass: every cell's text (flat, row-major) and each column's width.
+  const rows = result.rows as ReadonlyArray<unknown>;
+  const arrayRows = rows.length > 0 && Array.isArray(rows[0]);
+  const names = columns.map((c) => c.name);
+  const cells: string[] = new Array(rows.length * n);
+  let k = 0;
+  for (const row of rows) {
+    for (let i = 0; i < n; i++) {
+      const v = arrayRows ? (row as JsonValue[])[i] : (row as Record<string, JsonValue>)[names[i] as string];
+      const t = typeof v === 'string' ? v : cellText(v);
       const s = t === null ? 'NULL' : show(t);
       if (s.length > (widths[i] as number)) widths[i] = s.length;
-      return s;
-    }),
-  );
+      cells[k++] = s;
+    }
+  }
   const right = columns.map((c) => NUMERIC.has(c.type));
-  const line = (cells: string[], isHeader: boolean) =>
-    cells
-      .map((s, i) => {
-        const w = widths[i] as number;
-        if (isHeader) {
-          const pad = w - s.length;
-          return ' '.repeat(pad >> 1) + s + ' '.repeat(pad - (pad >> 1));
-        }
-        return right[i] ? s.padStart(w) : s.padEnd(w);
-      })
-      .join(' | ')
-      .trimEnd();
-  const out: string[] = [` ${line(header, true)}`];
-  out.push(widths.map((w) => '-'.repeat(w + 2)).join('+'));
-  for (const cells of body) out.push(` ${line(cells, false)}`);
-  out.push(...footer(result, truncated, opts.maxWidth));
-  return `${out.join('\n')}\n`;
+  const headLine = header
+    .map((h, i) => {
+      const pad = (widths[i] as number) - h.length;
+      return ' '.repeat(pad >> 1) + h + ' '.repeat(pad - (pad >> 1));
+    })
+    .join(' | ')
+    .trimEnd();
+  let out = ` ${headLine}\n${widths.map((w) => '-'.repeat(w + 2)).join('+')}\n`;
+  // Second pass: padded lines; the last column is not padded on the left-aligned side (no trailing blanks).
+  k = 0;
+  for (let r = 0; r < rows.length; r++) {
+    let line = ' ';
+    for (let i = 0; i < n; i++) {
+      const s = cells[k++] as string;
+      const w = widths[i] as number;
+      if (i > 0) line += ' | ';
+      if (right[i]) line += s.padStart(w);
+      else line += i === n - 1 ? s : s.padEnd(w);
+    }
+    out += `${line.trimEnd()}\n`;
+  }
+  return `${out}${footer(result, truncated, opts.maxWidth).join('\n')}\n`;
 }
