@@ -1,5 +1,5 @@
-import type { JsonValue, QueryResult } from '../../backend/types.js';
-import { cellText } from './cell-text.js';
+import type { QueryResult } from '../../backend/types.js';
+import { rowTexts } from './rows-text.js';
 
 /**
  * A result as CSV (RFC 4180): a header row with the column names, then one record per row, CRLF line
@@ -30,20 +30,14 @@ function summaryCsv(result: QueryResult): string {
 
 export function toCsv(result: QueryResult): string {
   if (result.columns.length === 0) return summaryCsv(result);
-  // One pass straight over the rows, without building per-row cell arrays: this runs for every row of
-  // results of up to maxRows, and must stay close to the JSON serializer's speed (bench/formats.mjs).
-  const names = result.columns.map((c) => c.name);
-  const n = names.length;
-  const rows = result.rows as ReadonlyArray<unknown>;
-  const arrayRows = rows.length > 0 && Array.isArray(rows[0]);
-  let out = `${names.map(field).join(',')}\r\n`;
-  for (const row of rows) {
+  // Cells straight from the rows' JSON text where there is one (rows-text.ts): this runs for results of
+  // up to maxRows rows and must stay close to the JSON answer's speed (bench/formats.mjs).
+  let out = `${result.columns.map((c) => field(c.name)).join(',')}\r\n`;
+  for (const cells of rowTexts(result)) {
     let line = '';
-    for (let i = 0; i < n; i++) {
-      const v = arrayRows ? (row as JsonValue[])[i] : (row as Record<string, JsonValue>)[names[i] as string];
+    for (let i = 0; i < cells.length; i++) {
       if (i > 0) line += ',';
-      if (v === null || v === undefined) continue;
-      line += typeof v === 'string' ? field(v) : (field(cellText(v)) as string);
+      line += field(cells[i] as string | null);
     }
     out += `${line}\r\n`;
   }

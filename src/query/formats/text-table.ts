@@ -1,5 +1,5 @@
-import type { GenericType, JsonValue, QueryResult } from '../../backend/types.js';
-import { cellText } from './cell-text.js';
+import type { GenericType, QueryResult } from '../../backend/types.js';
+import { rowTexts } from './rows-text.js';
 
 /**
  * A result as an aligned text table for people, like psql's:
@@ -80,15 +80,12 @@ export function toTextTable(result: QueryResult, opts: TableOptions): string {
   const header = columns.map((c) => show(c.name));
   const widths = header.map((h) => h.length);
   // First pass: every cell's text (flat, row-major) and each column's width.
-  const rows = result.rows as ReadonlyArray<unknown>;
-  const arrayRows = rows.length > 0 && Array.isArray(rows[0]);
-  const names = columns.map((c) => c.name);
+  const rows = rowTexts(result);
   const cells: string[] = new Array(rows.length * n);
   let k = 0;
   for (const row of rows) {
     for (let i = 0; i < n; i++) {
-      const v = arrayRows ? (row as JsonValue[])[i] : (row as Record<string, JsonValue>)[names[i] as string];
-      const t = typeof v === 'string' ? v : cellText(v);
+      const t = row[i] as string | null;
       const s = t === null ? 'NULL' : show(t);
       if (s.length > (widths[i] as number)) widths[i] = s.length;
       cells[k++] = s;
