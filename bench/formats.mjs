@@ -58,7 +58,14 @@ function post(sql, accept) {
         });
         res.on('end', () => {
           if (res.statusCode !== 200) reject(new Error(`${accept}: HTTP ${res.statusCode}`));
-          else resolve({ ms: performance.now() - started, bytes });
+          else {
+            const t = Object.fromEntries(
+              String(res.headers['server-timing'] ?? '')
+                .split(', ')
+                .map((p) => [p.split(';')[0], Number(p.split('dur=')[1])]),
+            );
+            resolve({ ms: performance.now() - started, bytes, db: t.db, ser: t.ser });
+          }
         });
       },
     );
@@ -81,12 +88,18 @@ await post(
 const SQL = 'SELECT id, big, dcm, ts, name, note FROM t ORDER BY id';
 
 const samples = Object.fromEntries(FORMATS.map((f) => [f, []]));
+const parts = Object.fromEntries(FORMATS.map((f) => [f, { db: [], ser: [] }]));
 const sizes = {};
 for (const f of FORMATS) sizes[f] = (await post(SQL, f)).bytes; // warm-up
 for (let round = 0; round < ROUNDS; round++) {
   const order = FORMATS.map((_, i) => FORMATS[(i + round) % FORMATS.length]);
   for (const f of order) {
-    for (let i = 0; i < PER_ROUND; i++) samples[f].push((await post(SQL, f)).ms);
+    for (let i = 0; i < PER_ROUND; i++) {
+      const r = await post(SQL, f);
+      samples[f].push(r.ms);
+      parts[f].db.push(r.db);
+      parts[f].ser.push(r.ser);
+    }
   }
 }
 await app.close();
@@ -105,6 +118,7 @@ for (const f of FORMATS) {
   const m = median(samples[f]);
   console.log(
     `${f.padEnd(17)} median ${m.toFixed(2).padStart(8)} ms  body ${(sizes[f] / 1024).toFixed(0).padStart(5)} KiB  ` +
+      `(db ${median(parts[f].db).toFixed(1)}, serialize ${median(parts[f].ser).toFixed(1)})  ` +
       `vs JSON ${(json / m).toFixed(2)}x`,
   );
 }

@@ -28,6 +28,9 @@ export function rowTexts(result: QueryResult): Array<Array<string | null>> {
 const QUOTE = 34;
 const BACKSLASH = 92;
 
+/** Where the last readString/readValue ended: a module variable, not an object per value (hot loop). */
+let at = 0;
+
 /** The rows of `[{...}, ...]` or `[[...], ...]` as cell texts; undefined if the text is not that shape. */
 function fromJsonText(s: string, names: string[]): Array<Array<string | null>> | undefined {
   const n = names.length;
@@ -39,42 +42,52 @@ function fromJsonText(s: string, names: string[]): Array<Array<string | null>> |
   });
   const out: Array<Array<string | null>> = [];
   let pos = skipWs(s, 0);
-  if (s[pos] !== '[') return undefined;
+  if (s.charCodeAt(pos) !== OPEN_ARRAY) return undefined;
   pos = skipWs(s, pos + 1);
-  if (s[pos] === ']') return out;
+  if (s.charCodeAt(pos) === CLOSE_ARRAY) return out;
   for (;;) {
-    const open = s[pos];
+    const open = s.charCodeAt(pos);
+    if (open !== OPEN_OBJECT && open !== OPEN_ARRAY) return undefined;
+    const isObject = open === OPEN_OBJECT;
     const cells: Array<string | null> = new Array(n).fill(null);
     pos = skipWs(s, pos + 1);
     let col = 0;
-    if (s[pos] !== (open === '{' ? '}' : ']')) {
+    if (s.charCodeAt(pos) !== (isObject ? CLOSE_OBJECT : CLOSE_ARRAY)) {
       for (;;) {
         let targets: number[] | undefined;
-        if (open === '{') {
-          const key = readString(s, pos);
-          targets = index.get(key.text);
-          pos = skipWs(s, key.end);
-          if (s[pos] !== ':') return undefined;
+        if (isObject) {
+          if (s.charCodeAt(pos) !== QUOTE) return undefined;
+          targets = index.get(readString(s, pos));
+          pos = skipWs(s, at);
+          if (s.charCodeAt(pos) !== COLON) return undefined;
           pos = skipWs(s, pos + 1);
-        } else if (open !== '[') return undefined;
-        const value = readValue(s, pos);
-        if (value === undefined) return undefined;
-        if (open === '[') {
-          if (col < n) cells[col] = value.text;
+        }
+        const text = readValue(s, pos);
+        if (at === pos) return undefined;
+        if (!isObject) {
+          if (col < n) cells[col] = text;
           col++;
-        } else if (targets) for (const t of targets) cells[t] = value.text;
-        pos = skipWs(s, value.end);
-        if (s[pos] === ',') pos = skipWs(s, pos + 1);
+        } else if (targets) for (const t of targets) cells[t] = text;
+        pos = skipWs(s, at);
+        if (s.charCodeAt(pos) === COMMA) pos = skipWs(s, pos + 1);
         else break;
       }
     }
     out.push(cells);
     pos = skipWs(s, pos + 1); // past } or ]
-    if (s[pos] === ',') pos = skipWs(s, pos + 1);
-    else if (s[pos] === ']') return out;
+    const c = s.charCodeAt(pos);
+    if (c === COMMA) pos = skipWs(s, pos + 1);
+    else if (c === CLOSE_ARRAY) return out;
     else return undefined;
   }
 }
+
+const OPEN_OBJECT = 123;
+const CLOSE_OBJECT = 125;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+const COMMA = 44;
+const COLON = 58;
 
 function skipWs(s: string, pos: number): number {
   let c = s.charCodeAt(pos);
@@ -82,8 +95,8 @@ function skipWs(s: string, pos: number): number {
   return pos;
 }
 
-/** A JSON string starting at `pos` (the quote): its value and the position after its closing quote. */
-function readString(s: string, pos: number): { text: string; end: number } {
+/** The JSON string starting at `pos` (the quote); `at` is then just past its closing quote. */
+function readString(s: string, pos: number): string {
   let i = pos + 1;
   let escaped = false;
   for (;;) {
@@ -92,33 +105,50 @@ function readString(s: string, pos: number): { text: string; end: number } {
     if (c === BACKSLASH) {
       escaped = true;
       i++;
-    }
-    if (Number.isNaN(c)) throw new SyntaxError('unterminated string in rows JSON');
+    } else if (Number.isNaN(c)) throw new SyntaxError('unterminated string in rows JSON');
     i++;
   }
-  const text = escaped ? (JSON.parse(s.slice(pos, i + 1)) as string) : s.slice(pos + 1, i);
-  return { text, end: i + 1 };
+  at = i + 1;
+  return escaped ? (JSON.parse(s.slice(pos, i + 1)) as string) : s.slice(pos + 1, i);
 }
 
-/** One JSON value at `pos` as its cell text (`cellText` of the parsed value). */
-function readValue(s: string, pos: number): { text: string | null; end: number } | undefined {
-  const c = s[pos];
-  if (c === '"') return readString(s, pos);
-  if (c === 'n' && s.startsWith('null', pos)) return { text: null, end: pos + 4 };
-  if (c === 't' && s.startsWith('true', pos)) return { text: 'true', end: pos + 4 };
-  if (c === 'f' && s.startsWith('false', pos)) return { text: 'false', end: pos + 5 };
-  if (c === '{' || c === '[') {
+/** One JSON value at `pos` as its cell text (`cellText` of the parsed value); `at` is just past it. */
+function readValue(s: string, pos: number): string | null {
+  const c = s.charCodeAt(pos);
+  if (c === QUOTE) return readString(s, pos);
+  if (c === 110 && s.startsWith('null', pos)) {
+    at = pos + 4;
+    return null;
+  }
+  if (c === 116 && s.startsWith('true', pos)) {
+    at = pos + 4;
+    return 'true';
+  }
+  if (c === 102 && s.startsWith('false', pos)) {
+    at = pos + 5;
+    return 'false';
+  }
+  if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
     const end = nestedEnd(s, pos);
-    return { text: cellText(JSON.parse(s.slice(pos, end)) as JsonValue), end };
+    at = end;
+    return cellText(JSON.parse(s.slice(pos, end)) as JsonValue);
   }
   let end = pos;
   for (;;) {
-    const ch = s[end];
-    if (ch === ',' || ch === '}' || ch === ']' || ch === undefined || ch === ' ' || ch === '\n') break;
+    const ch = s.charCodeAt(end);
+    if (
+      ch === COMMA ||
+      ch === CLOSE_OBJECT ||
+      ch === CLOSE_ARRAY ||
+      ch === 32 ||
+      ch === 10 ||
+      Number.isNaN(ch)
+    )
+      break;
     end++;
   }
-  if (end === pos) return undefined;
-  return { text: String(Number(s.slice(pos, end))), end };
+  at = end;
+  return end === pos ? null : String(Number(s.slice(pos, end)));
 }
 
 /** The position after the object or array starting at `pos`, strings skipped whole. */
@@ -126,14 +156,15 @@ function nestedEnd(s: string, pos: number): number {
   let depth = 0;
   let i = pos;
   for (;;) {
-    const ch = s[i];
-    if (ch === undefined) throw new SyntaxError('unterminated value in rows JSON');
-    if (ch === '"') {
-      i = readString(s, i).end;
+    const ch = s.charCodeAt(i);
+    if (Number.isNaN(ch)) throw new SyntaxError('unterminated value in rows JSON');
+    if (ch === QUOTE) {
+      readString(s, i);
+      i = at;
       continue;
     }
-    if (ch === '{' || ch === '[') depth++;
-    else if (ch === '}' || ch === ']') {
+    if (ch === OPEN_OBJECT || ch === OPEN_ARRAY) depth++;
+    else if (ch === CLOSE_OBJECT || ch === CLOSE_ARRAY) {
       depth--;
       if (depth === 0) return i + 1;
     }
