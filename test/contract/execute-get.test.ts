@@ -108,6 +108,13 @@ describe.each(backends)('GET /v1/execute: $driver', (tb) => {
     expect(rows.map((r: { v: string }) => r.v)).toEqual(['one', '']);
   });
 
+  it('has no automatic HEAD (link previewers probe with it): 405, nothing run', async () => {
+    const res = await t.app.inject({ method: 'HEAD', url: `/v1/execute?${q(`DELETE FROM ${name}`)}` });
+    expect(res.statusCode).toBe(405);
+    expect(String(res.headers.allow)).toBe('GET, POST');
+    expect(Number(await count())).toBe(2);
+  });
+
   it('keeps the SQL and params out of the request log lines', async () => {
     const marker = `m${Math.random().toString(36).slice(2, 10)}`;
     const from = capturedLogs.length;
