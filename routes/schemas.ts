@@ -53,6 +53,39 @@ export const StatementOptionsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The statement options of /v1/execute and session execute: the batch ones plus `explain`. */
+export const ExecuteOptionsSchema = Type.Object(
+  {
+    ...StatementOptionsSchema.properties,
+    explain: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Literal('analyze')], {
+        description:
+          'Return the plan instead of running the statement (`true`), or the plan of a real run inside a ' +
+          'transaction that is rolled back (`"analyze"`; PostgreSQL, MariaDB reads). The answer is the ' +
+          'EXPLAIN result plus `plan`.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Query parameters of the statement routes that choose the response format (docs/api.md). */
+export const FormatQuerySchema = Type.Object({
+  format: Type.Optional(
+    Type.Union(
+      ['json', 'csv', 'text', 'ndjson'].map((f) => Type.Literal(f)),
+      { description: 'Response format; wins over `Accept` (for browsers and shared links).' },
+    ),
+  ),
+  pretty: Type.Optional(Type.String({ description: 'JSON indented for reading: `?pretty`.' })),
+  maxWidth: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{1,6}$',
+      description: 'text/plain: longest value shown in full (default 48); longer ones are cut with `…`.',
+    }),
+  ),
+});
+
 export const StatementSchema = Type.Object(
   {
     sql: Type.String({ minLength: 1 }),
@@ -77,7 +110,17 @@ export const QueryResultSchema = Type.Object(
     affectedRows: Type.Integer(),
     lastInsertId: Type.Union([Type.String(), Type.Number(), Type.Null()]),
     command: Type.String(),
-    durationMs: Type.Number(),
+    durationMs: Type.Number({ description: 'Time on the database in ms, rounded to the microsecond.' }),
+    plan: Type.Optional(
+      Type.Object(
+        {
+          format: Type.String({ description: '`postgres`, `mysql` or `sqlite`: whose plan shape.' }),
+          analyze: Type.Boolean(),
+          plan: Type.Unknown({ description: "The database's plan as JSON." }),
+        },
+        { description: 'With `options.explain` only.' },
+      ),
+    ),
   },
   {
     $id: 'QueryResult',

@@ -6,11 +6,14 @@ import { prepareStatement } from '../src/backend/prepare.js';
 import type { Config } from '../src/config.js';
 import type { BatchInput } from '../src/query/batch.js';
 import { execOptions } from '../src/query/exec-options.js';
-import { wantsStream } from '../src/query/stream.js';
+import { explainInSession } from '../src/query/explain.js';
+import { negotiateFormatHook, sendResult, streamsRows } from '../src/query/formats/send-result.js';
 import { sessionStream } from '../src/query/stream-execute.js';
 import { BatchResultSchema, batchResponse, observeBatch, SessionBatchBodySchema } from './batch.js';
 import {
+  ExecuteOptionsSchema,
   errorResponses,
+  FormatQuerySchema,
   IsolationLevelSchema,
   QueryResultSchema,
   STATEMENT_ERROR_STATUSES,
@@ -160,13 +163,16 @@ const SavepointResultSchema = Type.Object(
   { examples: [{ name: 'before_import', transactionStatus: 'active', inTransaction: true }] },
 );
 
-const SessionStatementSchema = Type.Object(StatementSchema.properties, {
-  additionalProperties: false,
-  examples: [
-    { sql: 'SELECT balance FROM accounts WHERE id = :id FOR UPDATE', params: { id: 1 } },
-    { sql: 'BEGIN' },
-  ],
-});
+const SessionStatementSchema = Type.Object(
+  { ...StatementSchema.properties, options: Type.Optional(ExecuteOptionsSchema) },
+  {
+    additionalProperties: false,
+    examples: [
+      { sql: 'SELECT balance FROM accounts WHERE id = :id FOR UPDATE', params: { id: 1 } },
+      { sql: 'BEGIN' },
+    ],
+  },
+);
 
 const BeginBodySchema = Type.Object(beginFields, {
   additionalProperties: false,
@@ -265,22 +271,30 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         summary: 'Run one statement in a session',
         tags: ['sessions'],
         params: SessionIdParams,
+        querystring: FormatQuerySchema,
         body: SessionStatementSchema,
-        response: { 200: QueryResultSchema, ...errorResponses(...STATEMENT_ERROR_STATUSES) },
+        response: { 200: QueryResultSchema, ...errorResponses(...STATEMENT_ERROR_STATUSES, 406) },
       },
+      onRequest: negotiateFormatHook,
     },
     async (request, reply) => {
       const { sql, params, options } = request.body;
       // Accept: application/x-ndjson streams the rows instead (src/query/stream.ts).
-      if (wantsStream(request)) {
+      if (!options?.explain && streamsRows(request)) {
         return sessionStream(app, config, request, reply, request.params.id, request.body);
       }
       const opts = execOptions(limits, options, undefined, request.principal.limits?.maxRows);
-      return store.run(request.params.id, request.principal, async (s) => {
-        const result = await s.execute(prepareStatement(s.backend.dialect, sql, params), opts);
+      const timing = { queueMs: 0 };
+      const queued = performance.now();
+      const result = await store.run(request.params.id, request.principal, async (s) => {
+        timing.queueMs = performance.now() - queued;
+        const stmt = prepareStatement(s.backend.dialect, sql, params);
+        if (options?.explain) return explainInSession(s, stmt, opts, options.explain);
+        const result = await s.execute(stmt, opts);
         app.metrics.observeResult(s.backend.name, result);
         return result;
       });
+      return sendResult(request, reply, result, timing);
     },
   );
 

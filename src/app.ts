@@ -5,7 +5,9 @@ import backendsRoute from '../routes/backends.js';
 import batchRoute from '../routes/batch.js';
 import compatRoutes from '../routes/compat/index.js';
 import neonCredentials from '../routes/compat/neon-credentials.js';
+import consoleRoute from '../routes/console.js';
 import executeRoute from '../routes/execute.js';
+import executeGetRoute from '../routes/execute-get.js';
 import healthRoute from '../routes/health.js';
 import metricsRoute from '../routes/metrics.js';
 import sessionsRoute from '../routes/sessions.js';
@@ -133,6 +135,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(healthRoute);
   await app.register(metricsRoute);
   await app.register(executeRoute, { config });
+  await app.register(executeGetRoute, { config });
+  if (config.console.enabled) await app.register(consoleRoute);
   await app.register(batchRoute, { config });
   await app.register(sessionsRoute, { config });
   await app.register(backendsRoute);

@@ -310,6 +310,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    console: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description:
+            'Serve the query console at /console (docs/console.md). The page is static; every query it ' +
+            'sends needs the same credentials as any API call.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     logging: Type.Object(
       {
         level: Type.Union(

@@ -147,6 +147,13 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'The operation does not fit the transaction state (commit with no transaction, ...).',
   },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    class: null,
+    retryable: false,
+    description:
+      'No response format in `Accept` (or `format`) is one the route can produce (JSON, CSV, text, NDJSON).',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     class: null,

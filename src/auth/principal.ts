@@ -45,6 +45,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyContextConfig {
+    /** A static page without data (routes/console.ts): served without credentials when auth is on. */
+    publicPage?: boolean;
+  }
 }
 
 /** Paths that never need credentials. */
@@ -54,6 +58,8 @@ const ALWAYS_PUBLIC = ['/healthz'];
 function isPublic(request: FastifyRequest, publicPaths: readonly string[]): boolean {
   const route = request.routeOptions.url;
   if (route === undefined) return false;
+  // Static pages that hold no data (the query console, routes/console.ts): their API calls need auth.
+  if (request.routeOptions.config?.publicPage === true) return true;
   return [...ALWAYS_PUBLIC, ...publicPaths].some((p) => route === p || route.startsWith(`${p}/`));
 }
 

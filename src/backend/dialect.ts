@@ -1,5 +1,5 @@
 import type { LexerOptions } from './sql-lexer.js';
-import type { GenericType } from './types.js';
+import type { GenericType, JsonValue } from './types.js';
 
 /** The isolation levels a client may ask for; anything else is refused before reaching SQL. */
 export const ISOLATION_LEVELS = [
@@ -54,6 +54,27 @@ export interface Dialect {
   beginSql(opts: BeginOptions): { begin: string[]; end: string[] };
   /** DDL type name for a generic type (the TypeMapper's other direction). */
   ddlType(type: GenericType): string;
+  /**
+   * Optional: how the database shows a statement's plan (`options.explain`). Without it a request for a
+   * plan fails with UNSUPPORTED_FEATURE.
+   */
+  readonly explain?: ExplainDialect;
+}
+
+/** One database's EXPLAIN: the SQL that asks for a plan, and how to read the answer. */
+export interface ExplainDialect {
+  /** Names the shape of the plan (the database's own): `postgres` | `mysql` | `sqlite`. */
+  readonly format: string;
+  /**
+   * How `explain: "analyze"` (the statement really runs) is kept from changing anything: `rollback` runs it
+   * in a transaction that is always rolled back; `read-only` in a READ ONLY transaction that is rolled back
+   * (where a rollback cannot undo everything); `none`: not offered (UNSUPPORTED_FEATURE).
+   */
+  readonly analyze: 'rollback' | 'read-only' | 'none';
+  /** The statement that returns the plan of `sql`, with the same placeholders and params. */
+  sql(sql: string, analyze: boolean): string;
+  /** The plan out of that statement's rows (cells in column order), as one JSON value. */
+  plan(rows: ReadonlyArray<ReadonlyArray<JsonValue | undefined>>): JsonValue;
 }
 
 export interface BeginOptions {

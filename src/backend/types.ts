@@ -110,4 +110,9 @@ export interface ExecOptions {
   maxResponseBytes: number;
   /** Aborted when the client goes away; backends cancel the running statement. */
   signal?: AbortSignal;
+  /**
+   * Optional: when given, `StorageBackend.execute` adds how long the statement waited for a pooled
+   * connection to `queueMs` (the Server-Timing header's `queue`). Backends that do not fill it leave it 0.
+   */
+  timing?: { queueMs: number };
 }

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ERROR_CODES, type ErrorCode, isSqlgateError, SqlgateError, toErrorBody } from '../errors.js';
+import { errorLine } from '../query/formats/error-line.js';
+import { wantsTextErrors } from '../query/formats/send-result.js';
 import { trackRouteMethods } from './protocol-errors.js';
 
 /** Fastify's own error codes -> ours. */
@@ -62,6 +64,13 @@ export function sendError(err: SqlgateError, request: FastifyRequest, reply: Fas
   const retryAfter = err.details.retryAfter ?? (status === 429 || status === 503 ? 1 : undefined);
   if (retryAfter !== undefined && (status === 429 || status === 503))
     reply.header('retry-after', String(retryAfter));
+  // A client that asked for CSV or a text table (curl) gets the error as one readable line.
+  if (wantsTextErrors(request)) {
+    return reply
+      .code(status)
+      .type('text/plain; charset=utf-8')
+      .send(errorLine(err, String(request.id)));
+  }
   return reply.code(status).send(toErrorBody(err, String(request.id)));
 }
 

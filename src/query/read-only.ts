@@ -76,7 +76,9 @@ export async function runAsPrincipal(
   opts: ExecOptions,
 ): Promise<QueryResult> {
   if (!principal.readOnly) return backend.execute(stmt, opts);
+  const waitStarted = performance.now();
   const conn = await acquireFor(principal, backend);
+  if (opts.timing) opts.timing.queueMs += performance.now() - waitStarted;
   try {
     return await conn.execute(stmt, opts);
   } finally {

@@ -83,7 +83,7 @@ describe('protocol edges', () => {
     });
     expect(res.statusCode).toBe(405);
     expect(res.json().error.code).toBe('METHOD_NOT_ALLOWED');
-    expect(res.headers.allow).toBe('POST');
+    expect(res.headers.allow).toBe('GET, POST');
     const s = await t.app.inject({
       method: 'PATCH',
       url: '/v1/sessions/abc',

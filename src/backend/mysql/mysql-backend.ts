@@ -123,7 +123,9 @@ export class MysqlBackend implements StorageBackend {
    */
   async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
     for (let attempt = 0; ; attempt++) {
+      const waitStarted = opts.timing ? performance.now() : 0;
       const conn = await this.pool.acquire();
+      if (opts.timing) opts.timing.queueMs += performance.now() - waitStarted;
       try {
         return await conn.execute(stmt, opts);
       } catch (err) {

@@ -2,6 +2,7 @@ import { SqlgateError } from '../../errors.js';
 import type { BeginOptions, Dialect, DialectCapabilities } from '../dialect.js';
 import type { LexerOptions } from '../sql-lexer.js';
 import type { GenericType } from '../types.js';
+import { mysqlExplain } from './mysql-explain.js';
 import { MYSQL_DDL } from './mysql-types.js';
 
 /**
@@ -17,6 +18,7 @@ import { MYSQL_DDL } from './mysql-types.js';
  */
 export class MysqlDialect implements Dialect {
   readonly name = 'mysql';
+  readonly explain = mysqlExplain;
   readonly capabilities: DialectCapabilities = {
     returning: false,
     savepoints: true,

@@ -2,6 +2,7 @@ import { SqlgateError } from '../../errors.js';
 import { type BeginOptions, type Dialect, type DialectCapabilities, ISOLATION_LEVELS } from '../dialect.js';
 import type { LexerOptions } from '../sql-lexer.js';
 import type { GenericType } from '../types.js';
+import { postgresExplain } from './postgres-explain.js';
 import { POSTGRES_DDL } from './postgres-types.js';
 
 /**
@@ -13,6 +14,7 @@ import { POSTGRES_DDL } from './postgres-types.js';
  */
 export class PostgresDialect implements Dialect {
   readonly name = 'postgres';
+  readonly explain = postgresExplain;
   readonly capabilities: DialectCapabilities = {
     returning: true,
     savepoints: true,

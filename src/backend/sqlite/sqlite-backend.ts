@@ -188,7 +188,9 @@ export class SqliteBackend implements StorageBackend {
   }
 
   async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
+    const waitStarted = opts.timing ? performance.now() : 0;
     const conn = await this.pool.acquire();
+    if (opts.timing) opts.timing.queueMs += performance.now() - waitStarted;
     try {
       return await conn.execute(stmt, opts);
     } finally {

@@ -1,6 +1,7 @@
 import type { BeginOptions, Dialect, DialectCapabilities } from '../dialect.js';
 import type { LexerOptions } from '../sql-lexer.js';
 import type { GenericType } from '../types.js';
+import { sqliteExplain } from './sqlite-explain.js';
 import { SQLITE_DDL } from './sqlite-types.js';
 
 /**
@@ -11,6 +12,7 @@ import { SQLITE_DDL } from './sqlite-types.js';
  */
 export class SqliteDialect implements Dialect {
   readonly name = 'sqlite';
+  readonly explain = sqliteExplain;
   readonly capabilities: DialectCapabilities = {
     returning: true,
     savepoints: true,
