@@ -183,13 +183,15 @@ export class SqliteConnection implements Connection {
     });
   }
 
+  /** @param sql the client statement the response is for (names a file in ATTACH / VACUUM INTO errors). */
   private unwrap(
     res: WorkerResponse,
+    sql?: string,
   ): NonNullable<Extract<WorkerResponse, { ok: true }>['result']> | undefined {
     if (res.ok) return res.result;
     const e = res.error;
     const details = e.kind !== 'internal' && e.index !== undefined ? { statementIndex: e.index } : {};
-    if (e.kind === 'sqlite') throw mapSqliteError(e, this.backendName).with(details);
+    if (e.kind === 'sqlite') throw mapSqliteError(e, this.backendName, sql).with(details);
     if (e.kind === 'gateway' && e.code in ERROR_CODES) {
       throw new SqlgateError(e.code as ErrorCode, e.message, { backend: this.backendName, ...details });
     }
@@ -217,7 +219,7 @@ export class SqliteConnection implements Connection {
     } catch (err) {
       // What SQLite cannot bind fails after what the statement itself would fail on (syntax, read-only),
       // as when the worker bound it: the worker prepares the statement and runs no set.
-      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }, opts.timeoutMs, opts.signal));
+      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }, opts.timeoutMs, opts.signal), stmt.sql);
       throw this.paramError(err, undefined);
     }
     const res = await this.call(
@@ -225,7 +227,7 @@ export class SqliteConnection implements Connection {
       opts.timeoutMs,
       opts.signal,
     );
-    return fromWire(this.unwrap(res) as WireResult);
+    return fromWire(this.unwrap(res, stmt.sql) as WireResult);
   }
 
   /** Streams the statement's rows chunk by chunk, each acknowledged (sqlite-stream.ts). */
@@ -241,7 +243,7 @@ export class SqliteConnection implements Connection {
         params.push(toWireParam(stmt.params[i] as ParamValue, `params[${i}]`));
       }
     } catch (err) {
-      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }));
+      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }), stmt.sql);
       throw this.paramError(err, undefined);
     }
     const id = ++this.seq;
@@ -250,7 +252,7 @@ export class SqliteConnection implements Connection {
         backend: this.backendName,
         send: (req) => this.worker.postMessage(req),
         unwrap: (res) => {
-          this.unwrap(res);
+          this.unwrap(res, stmt.sql);
         },
         setInTransaction: (tx) => {
           this.inTransaction = tx;
@@ -290,7 +292,7 @@ export class SqliteConnection implements Connection {
       opts.timeoutMs,
       opts.signal,
     );
-    const result = this.unwrap(res) as WireRuns | WireResult[];
+    const result = this.unwrap(res, sql) as WireRuns | WireResult[];
     if (failed) throw this.paramError(failed.error, failed.index);
     if (Array.isArray(result)) return result.map(fromWire);
     const { command, affectedRows, durationMs, lastInsertRowids, lastInsertIds } = result;
