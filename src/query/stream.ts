@@ -57,7 +57,13 @@ export function streamLimits(limits: Config['limits'], principal: Principal): St
 
 /** Execute options as a stream takes them: no row/size caps (the stream's own limits apply). */
 export function streamOptions(opts: ExecOptions): StreamExecOptions {
-  return { rowMode: opts.rowMode, int64: opts.int64, columnTypes: opts.columnTypes, timeoutMs: 0 };
+  return {
+    rowMode: opts.rowMode,
+    int64: opts.int64,
+    columnTypes: opts.columnTypes,
+    ...(opts.jsonNumbers ? { jsonNumbers: opts.jsonNumbers } : {}),
+    timeoutMs: 0,
+  };
 }
 
 /** Runs the statement on `conn`, refusing connections that cannot stream. */

@@ -325,6 +325,7 @@ export class PgConnection implements Connection {
       maxRows: opts.maxRows,
       maxBytes: opts.maxResponseBytes,
       int64: opts.int64,
+      jsonNumbers: opts.jsonNumbers,
       typeOf: (oid) => this.ctx.typeOf(oid),
     };
     const stmt = new PgStatement(plan);

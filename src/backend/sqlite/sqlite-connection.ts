@@ -267,6 +267,7 @@ export class SqliteConnection implements Connection {
       rowMode: opts.rowMode,
       int64: opts.int64,
       columnTypes: opts.columnTypes,
+      ...(opts.jsonNumbers ? { jsonNumbers: opts.jsonNumbers } : {}),
       maxRows: 0,
       maxResponseBytes: 0,
     };

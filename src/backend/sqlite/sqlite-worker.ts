@@ -179,9 +179,11 @@ function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): Que
       for (let i = 0; i < stored.length; i++) {
         const value = stored[i];
         if (inferred[i] === null) inferred[i] = sqliteValueType(value);
-        let v = raw ? fromSqliteRaw(value) : fromSqliteValue(value, declared[i] ?? null, opts.int64);
+        let v = raw
+          ? fromSqliteRaw(value)
+          : fromSqliteValue(value, declared[i] ?? null, opts.int64, opts.jsonNumbers);
         const target = targets[i];
-        if (target) v = coerceValue(v, target, opts.int64, names[i] as string);
+        if (target) v = coerceValue(v, target, opts.int64, names[i] as string, opts.jsonNumbers);
         bytes += approxJsonSize(v);
         out.push(v);
       }
