@@ -137,6 +137,31 @@ function prepareChecked(sql: string): Database.Statement {
   return stmt;
 }
 
+/**
+ * A statement that writes and returns rows (`INSERT … RETURNING`) in autocommit runs in a transaction of
+ * its own: SQLite makes the writes as it steps, so a result stopped at maxRows would otherwise keep them
+ * while the client is told the statement failed. Rolled back on any error, committed otherwise.
+ */
+function guardWrite<T>(sql: string, run: () => T): T {
+  if (db.inTransaction) return run();
+  let stmt: Database.Statement;
+  try {
+    stmt = prepare(sql);
+  } catch {
+    return run(); // `run` reports the error in its own way
+  }
+  if (!stmt.reader || stmt.readonly) return run();
+  db.exec('BEGIN');
+  try {
+    const result = run();
+    db.exec('COMMIT');
+    return result;
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
 function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): QueryResult {
   const started = performance.now();
   const stmt = prepareChecked(sql);
@@ -304,7 +329,7 @@ function handle(msg: WorkerRequest): WorkerResponse {
     switch (msg.op) {
       case 'execute': {
         // The transaction state *after* the statement: a client's BEGIN/COMMIT sent as SQL changes it.
-        const result = toWire(execute(msg.sql, msg.params, msg.opts));
+        const result = toWire(guardWrite(msg.sql, () => execute(msg.sql, msg.params, msg.opts)));
         return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
       }
       case 'many': {
