@@ -176,7 +176,12 @@ export class PgConnection implements Connection {
     opts: ExecOptions,
     many: boolean,
   ): Promise<QueryResult[]> {
-    if (opts.maxRows <= 0 || !RETURNING.test(sql) || this.client.getTransactionStatus() !== 'I' || this.ended) {
+    if (
+      opts.maxRows <= 0 ||
+      !RETURNING.test(sql) ||
+      this.client.getTransactionStatus() !== 'I' ||
+      this.ended
+    ) {
       return this.statement(sql, paramSets, opts, many);
     }
     this.retrySafe = false;
