@@ -5,6 +5,7 @@ import type { RowSink, StreamExecOptions, StreamSummary } from '../row-stream.js
 import { fromWire, type WireResult } from '../rows-json.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
+import { DEADLINE_GRACE_MS } from './sqlite-deadline.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { WorkerStream } from './sqlite-stream.js';
 import type { StreamMessage } from './sqlite-stream-worker.js';
@@ -63,6 +64,9 @@ export class SqliteConnection implements Connection {
   private closed = false;
   private readonly exited: Promise<void>;
 
+  /** The worker enforces statement deadlines inside SQLite (sqlite-deadline.ts). */
+  private readonly deadlineInSqlite: boolean;
+
   /** Opened SQLITE_OPEN_READONLY: no SQL can make it write (see the worker's statement check too). */
   readonly readOnlyEnforced: boolean;
 
@@ -73,6 +77,7 @@ export class SqliteConnection implements Connection {
     init: WorkerInit,
   ) {
     this.readOnlyEnforced = init.readonly;
+    this.deadlineInSqlite = init.deadlineExtension !== null;
     this.worker = spawnWorker(init);
     this.worker.on('message', (msg: WorkerResponse | StreamMessage) => {
       const stream = this.streams.get(msg.id);
@@ -170,9 +175,11 @@ export class SqliteConnection implements Connection {
         },
       });
       if (timeoutMs > 0) {
+        // With the deadline inside SQLite the worker answers STATEMENT_TIMEOUT itself and stays; this timer
+        // is then only the backstop for a worker that does not come back.
         timer = setTimeout(
           () => abort('STATEMENT_TIMEOUT', `the statement ran longer than ${timeoutMs} ms and was stopped`),
-          timeoutMs,
+          this.deadlineInSqlite ? timeoutMs + DEADLINE_GRACE_MS : timeoutMs,
         );
       }
       if (signal) {
@@ -204,7 +211,7 @@ export class SqliteConnection implements Connection {
   }
 
   private static wire(opts: ExecOptions): WorkerExecOptions {
-    const { signal: _s, timeoutMs: _t, ...rest } = opts;
+    const { signal: _s, ...rest } = opts;
     return rest;
   }
 

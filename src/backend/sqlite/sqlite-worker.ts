@@ -33,10 +33,12 @@ export interface WorkerInit {
   filename: string;
   readonly: boolean;
   busyTimeoutMs: number;
+  /** The statement-deadline extension to load (sqlite-deadline.ts), or null when it is not built. */
+  deadlineExtension: string | null;
 }
 
-/** Only the options that cross the thread boundary (no AbortSignal). */
-export type WorkerExecOptions = Omit<ExecOptions, 'signal' | 'timeoutMs'>;
+/** Only the options that cross the thread boundary (no AbortSignal); `timeoutMs` for the deadline. */
+export type WorkerExecOptions = Omit<ExecOptions, 'signal' | 'timeoutMs'> & { timeoutMs?: number };
 
 /**
  * Many parameter sets of one statement, flattened: set `i` is the next `width` (or `lengths[i]`, when the
@@ -92,6 +94,30 @@ if (init.filename !== ':memory:' && !init.readonly) db.pragma('journal_mode = WA
 db.pragma('foreign_keys = ON');
 db.pragma('synchronous = NORMAL');
 db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(init.busyTimeoutMs))}`);
+if (init.deadlineExtension) db.loadExtension(init.deadlineExtension);
+const setDeadline = init.deadlineExtension ? db.prepare('SELECT sqlgate_deadline(?)').pluck() : null;
+
+/**
+ * Runs `fn` with the statement's deadline set inside SQLite (sqlite-deadline.ts): past it the statement
+ * fails with SQLITE_INTERRUPT wherever it is, also inside one long step, and that becomes STATEMENT_TIMEOUT.
+ */
+function withDeadline<T>(timeoutMs: number | undefined, fn: () => T): T {
+  if (!setDeadline || !timeoutMs || timeoutMs <= 0) return fn();
+  setDeadline.get(Math.trunc(timeoutMs));
+  try {
+    return fn();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'SQLITE_INTERRUPT') {
+      throw new GatewayError(
+        'STATEMENT_TIMEOUT',
+        `the statement ran longer than ${timeoutMs} ms and was stopped`,
+      );
+    }
+    throw err;
+  } finally {
+    setDeadline.get(0);
+  }
+}
 
 /** Prepared statements by SQL text; small LRU so a hot loop prepares once. */
 const cache = new Map<string, Database.Statement>();
@@ -329,11 +355,14 @@ function handle(msg: WorkerRequest): WorkerResponse {
     switch (msg.op) {
       case 'execute': {
         // The transaction state *after* the statement: a client's BEGIN/COMMIT sent as SQL changes it.
-        const result = toWire(guardWrite(msg.sql, () => execute(msg.sql, msg.params, msg.opts)));
+        const { sql, params, opts } = msg;
+        const result = toWire(
+          guardWrite(sql, () => withDeadline(opts.timeoutMs, () => execute(sql, params, opts))),
+        );
         return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
       }
       case 'many': {
-        const result = many(msg.sql, msg.sets, msg.opts);
+        const result = withDeadline(msg.opts.timeoutMs, () => many(msg.sql, msg.sets, msg.opts));
         return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
       }
       case 'prepare':
