@@ -38,6 +38,15 @@ export const StatementOptionsSchema = Type.Object(
       }),
     ),
     columnTypes: Type.Optional(Type.Record(Type.String(), GenericTypeSchema)),
+    jsonNumbers: Type.Optional(
+      Type.Union([Type.Literal('exact'), Type.Literal('string')], {
+        default: 'exact',
+        description:
+          'Numbers inside JSON values from the database: "exact" (default) keeps the database\'s number ' +
+          'text (beyond 2^53, more digits than a double, -0); "string" returns each number a double cannot ' +
+          'hold as a string of its exact text, for clients that parse JSON into doubles.',
+      }),
+    ),
     valueMode: Type.Optional(
       Type.Union([Type.Literal('typed'), Type.Literal('raw')], {
         default: 'typed',

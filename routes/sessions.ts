@@ -415,8 +415,12 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
     async (request) => {
       const { id } = request.params;
       if (request.body.close ?? true) {
-        const { rolledBack } = await store.runAndClose(id, request.principal, 'committed and closed', (s) =>
-          s.commit(),
+        const { rolledBack } = await store.runAndClose(
+          id,
+          request.principal,
+          'committed and closed',
+          (s) => s.commit(),
+          'commit failed, rolled back and closed',
         );
         return {
           id,

@@ -1,3 +1,4 @@
+import { isRawJson, stringifyExact } from './json-text.js';
 import type { QueryResult } from './types.js';
 
 /**
@@ -21,10 +22,18 @@ export type WireResult = QueryResult & { rowsJson?: string };
  */
 export const MIN_WIRE_ROWS = 32;
 
-/** Worker side: moves the rows of a result of MIN_WIRE_ROWS or more rows into their JSON text. */
+/**
+ * Worker side: moves the rows of a result of MIN_WIRE_ROWS or more rows, or with a JSON cell kept as the
+ * database's text, into their JSON text.
+ */
 export function toWire(result: QueryResult): WireResult {
-  if (result.rows.length < MIN_WIRE_ROWS) return result;
-  return { ...result, rows: [], rowsJson: JSON.stringify(result.rows) };
+  if (result.rows.length < MIN_WIRE_ROWS && !result.rows.some(hasRawJson)) return result;
+  return { ...result, rows: [], rowsJson: stringifyExact(result.rows) };
+}
+
+/** A row with a JSON cell kept as text (json-text.ts): a class instance that cloning would not keep. */
+function hasRawJson(row: QueryResult['rows'][number]): boolean {
+  return (Array.isArray(row) ? row : Object.values(row)).some(isRawJson);
 }
 
 /**

@@ -80,7 +80,34 @@ export class TransactionManager {
         'the transaction had failed and was rolled back instead of committed',
       );
     }
-    await this.endWith('COMMIT');
+    try {
+      await this.endWith('COMMIT');
+    } catch (err) {
+      throw await this.failedCommit(err);
+    }
+  }
+
+  /**
+   * A COMMIT the database refused (a deferred constraint, a serialization failure found at commit).
+   * PostgreSQL has rolled the transaction back by then; SQLite leaves it open (a deferred foreign key,
+   * SQLITE_BUSY), and it is rolled back here, so a failed commit always means: rolled back, nothing
+   * committed. The error says so. A connection that is gone has lost its transaction with it.
+   */
+  private async failedCommit(err: unknown): Promise<unknown> {
+    if (!(err instanceof SqlgateError) || err.code === 'BACKEND_UNAVAILABLE') return err;
+    if (!this.conn.isClosed && this.state !== 'idle') {
+      try {
+        await this.endWith('ROLLBACK');
+      } catch {
+        return err;
+      }
+    }
+    return new SqlgateError(
+      err.code,
+      `${err.message} (the commit failed: the transaction was rolled back, nothing was committed)`,
+      err.details,
+      { cause: err.cause ?? err },
+    );
   }
 
   async rollback(): Promise<void> {

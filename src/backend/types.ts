@@ -88,6 +88,11 @@ export interface Statement {
 export type RowMode = 'object' | 'array';
 export type Int64Mode = 'string' | 'number' | 'auto';
 /**
+ * Numbers inside JSON values from the database: `exact` (default) as the database wrote them, `string`
+ * turns each one a double cannot hold into a string of its exact text (see json-text.ts).
+ */
+export type JsonNumbersMode = 'exact' | 'string';
+/**
  * `typed` (default): values interpreted through the column's type. `raw`: values as the database stores
  * them, for clients with their own type adapters (an ORM). Only SQLite differs (its declared types are
  * just affinities): raw gives each value by storage class, tagging what JSON cannot say (see docs/types.md).
@@ -100,6 +105,8 @@ export interface ExecOptions {
   int64: Int64Mode;
   /** Client-requested coercion of result columns to a generic type (e.g. SQLite 0/1 -> BOOLEAN). */
   columnTypes?: Record<string, GenericType>;
+  /** Numbers inside JSON values; optional, default `exact` (see JsonNumbersMode). */
+  jsonNumbers?: JsonNumbersMode;
   /** How values are encoded; optional, default `typed` (see ValueMode). */
   valueMode?: ValueMode;
   /** Statement timeout in ms; 0 = none. */

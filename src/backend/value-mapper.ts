@@ -1,5 +1,13 @@
 import { SqlgateError } from '../errors.js';
-import { GENERIC_TYPES, type GenericType, type Int64Mode, type JsonValue, type ParamValue } from './types.js';
+import { decodeJsonText, isRawJson } from './json-text.js';
+import {
+  GENERIC_TYPES,
+  type GenericType,
+  type Int64Mode,
+  type JsonNumbersMode,
+  type JsonValue,
+  type ParamValue,
+} from './types.js';
 
 /**
  * The lossless half of value mapping shared by every backend: JSON params -> typed ParamValues, and the
@@ -250,7 +258,13 @@ export function encodeBytes(value: Uint8Array): string {
  * Applies a client's `columnTypes` coercion to an already-encoded value. Used where the database has no
  * exact type of its own (SQLite's 0/1 booleans, text dates). Refuses what does not convert exactly.
  */
-export function coerceValue(value: JsonValue, to: GenericType, int64: Int64Mode, column: string): JsonValue {
+export function coerceValue(
+  value: JsonValue,
+  to: GenericType,
+  int64: Int64Mode,
+  column: string,
+  jsonNumbers: JsonNumbersMode = 'exact',
+): JsonValue {
   if (value === null) return null;
   const fail = () =>
     new SqlgateError('TYPE_CONVERSION_ERROR', `column "${column}" holds a value that is not a valid ${to}`);
@@ -306,7 +320,7 @@ export function coerceValue(value: JsonValue, to: GenericType, int64: Int64Mode,
     case 'JSON':
       if (typeof value === 'string') {
         try {
-          return JSON.parse(value) as JsonValue;
+          return decodeJsonText(value, jsonNumbers);
         } catch {
           throw fail();
         }
@@ -321,6 +335,7 @@ export function coerceValue(value: JsonValue, to: GenericType, int64: Int64Mode,
     case 'ENUM':
     case 'INTERVAL':
     case 'OTHER':
+      if (isRawJson(value)) return value.text;
       return typeof value === 'string' ? value : JSON.stringify(value);
     case 'ARRAY':
       if (Array.isArray(value)) return value;

@@ -1,5 +1,6 @@
 import fastJsonStringify from 'fast-json-stringify';
 import { ErrorBodySchema } from '../../routes/schemas.js';
+import { stringifyExact } from '../backend/json-text.js';
 import { rowsJsonOf } from '../backend/rows-json.js';
 import type { QueryResult } from '../backend/types.js';
 
@@ -33,11 +34,11 @@ function pickQueryResult(r: QueryResult) {
  * 10,000-row result 2-3x slower to serialize than one native call over the whole object. The rows are JSON
  * values by construction (every backend's value mapper produces them), and the other fields are picked
  * explicitly, so the output is the same as the schema serializer's. Rows that arrived already serialized
- * (rows-json.ts) are spliced in as they are.
+ * (rows-json.ts) are spliced in as they are, and JSON cells kept as the database's text (json-text.ts) too.
  */
 export function stringifyQueryResult(r: QueryResult): string {
   const rowsJson = rowsJsonOf(r);
-  if (rowsJson === undefined) return JSON.stringify(pickQueryResult(r));
+  if (rowsJson === undefined) return stringifyExact(pickQueryResult(r));
   const tail = JSON.stringify({
     rowCount: r.rowCount,
     affectedRows: r.affectedRows,
@@ -88,7 +89,7 @@ export function createSerializerCompiler(): (route: { schema: unknown }) => Seri
   const stringifyBatch = (data: unknown): string => {
     const b = data as BatchResult;
     if (!b.results.some((r) => 'error' in r || rowsJsonOf(r) !== undefined)) {
-      return JSON.stringify({
+      return stringifyExact({
         results: b.results.map((r) => pickQueryResult(r as QueryResult)),
         durationMs: b.durationMs,
       });

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 export interface ClientStatementOptions {
   rowMode?: 'object' | 'array';
   int64?: 'string' | 'number' | 'auto';
+  jsonNumbers?: 'exact' | 'string';
   columnTypes?: Record<string, GenericType>;
   valueMode?: ValueMode;
   timeoutMs?: number;
@@ -30,6 +31,7 @@ export function execOptions(
     rowMode: client?.rowMode ?? 'object',
     int64: client?.int64 ?? 'string',
     columnTypes: client?.columnTypes,
+    ...(client?.jsonNumbers === 'string' ? { jsonNumbers: 'string' as const } : {}),
     ...(client?.valueMode === 'raw' ? { valueMode: 'raw' as const } : {}),
     timeoutMs,
     maxRows: Math.min(client?.maxRows ?? ceilingRows, ceilingRows),

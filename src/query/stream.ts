@@ -62,6 +62,7 @@ export function streamOptions(opts: ExecOptions): StreamExecOptions {
     int64: opts.int64,
     columnTypes: opts.columnTypes,
     ...(opts.valueMode ? { valueMode: opts.valueMode } : {}),
+    ...(opts.jsonNumbers ? { jsonNumbers: opts.jsonNumbers } : {}),
     timeoutMs: 0,
   };
 }

@@ -252,21 +252,23 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
 
   /**
    * Runs `fn` in the session's queue and then closes the session there, whatever `fn`'s outcome (commit
-   * or rollback with `close: true`, DELETE). Requests queued after it get SESSION_EXPIRED.
+   * or rollback with `close: true`, DELETE). Requests queued after it get SESSION_EXPIRED, naming
+   * `failedReason` when `fn` failed (a commit that failed did not commit).
    */
   runAndClose<T>(
     id: string,
     principal: Principal,
     reason: CloseReason,
     fn: (session: Session) => Promise<T>,
+    failedReason: CloseReason = reason,
   ): Promise<{ result: T; rolledBack: boolean }> {
     return this.run(id, principal, async (session) => {
       let result: T;
       try {
         result = await fn(session);
       } catch (err) {
-        this.retire(session, reason);
-        await this.finish(session, reason);
+        this.retire(session, failedReason);
+        await this.finish(session, failedReason);
         throw err;
       }
       // Retired before anything queued behind can start; the release happens within this turn.

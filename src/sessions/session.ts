@@ -11,6 +11,7 @@ import { type BatchContext, type BatchInput, type BatchOutcome, runBatch } from 
 export type CloseReason =
   | 'closed by the client'
   | 'committed and closed'
+  | 'commit failed, rolled back and closed'
   | 'rolled back and closed'
   | 'idle timeout'
   | 'maximum lifetime reached'

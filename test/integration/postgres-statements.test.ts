@@ -349,8 +349,12 @@ describe('postgres prepared statements', () => {
         int64: 'number',
       });
       await expect(unsafe).rejects.toMatchObject({ code: 'TYPE_CONVERSION_ERROR' });
-      const risky = q(c, `SELECT '{"n": 12345678901234567890}'::jsonb AS doc FROM generate_series(1, 40)`);
-      await expect(risky).rejects.toMatchObject({ code: 'TYPE_CONVERSION_ERROR' });
+      // A JSON number a double cannot hold stays the server's text in the rows' JSON (json-text.ts).
+      const risky = await q(
+        c,
+        `SELECT '{"n": 12345678901234567890}'::jsonb AS doc FROM generate_series(1, 40)`,
+      );
+      expect(rowsJsonOf(risky)?.startsWith('[{"doc":{"n":12345678901234567890}},')).toBe(true);
       // Duplicate column names keep the object-row rule (the last value wins).
       const dup = await q(c, 'SELECT g AS a, -g AS a FROM generate_series(1, 40) g');
       expect(dup.rows[0]).toEqual({ a: -1 });

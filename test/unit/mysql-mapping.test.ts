@@ -3,12 +3,7 @@ import { chunkSql, planBulkInsert } from '../../src/backend/mysql/mysql-bulk.js'
 import { MysqlDialect } from '../../src/backend/mysql/mysql-dialect.js';
 import { mapMysqlError } from '../../src/backend/mysql/mysql-errors.js';
 import { MYSQL_DDL, mysqlTypeMapper } from '../../src/backend/mysql/mysql-types.js';
-import {
-  float32,
-  jsonNumbersExact,
-  toMysqlDatetime,
-  toMysqlParam,
-} from '../../src/backend/mysql/mysql-values.js';
+import { float32, toMysqlDatetime, toMysqlParam } from '../../src/backend/mysql/mysql-values.js';
 import { compileStatement, scanSql } from '../../src/backend/sql-lexer.js';
 import { GENERIC_TYPES } from '../../src/backend/types.js';
 import { SqlgateError } from '../../src/errors.js';
@@ -124,13 +119,6 @@ describe('value conversion', () => {
     expect(float32(Math.fround(1234567))).toBe(1234567);
     expect(float32(Math.fround(16777217))).toBe(16777216);
     expect(float32(0)).toBe(0);
-  });
-
-  it('notices JSON numbers a double would round', () => {
-    expect(jsonNumbersExact('{"a": 1.5, "s": "12345678901234567890"}')).toBe(true);
-    expect(jsonNumbersExact('[0.30000000000000004, 9007199254740992]')).toBe(true);
-    expect(jsonNumbersExact('[9007199254740993]')).toBe(false);
-    expect(jsonNumbersExact('[1e400]')).toBe(false);
   });
 });
 

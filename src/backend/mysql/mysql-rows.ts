@@ -1,3 +1,4 @@
+import { isRawJson } from '../json-text.js';
 import { approxJsonSize } from '../result-limits.js';
 import type { GenericType, Int64Mode, JsonValue } from '../types.js';
 import { type FieldInfo, FLAG, T } from './mysql-types.js';
@@ -219,12 +220,11 @@ export function columnReader(
         if (typeof text === 'string') meter.bytes += text.length;
         return encoder(text);
       },
-      // Once the encoder accepted it (valid JSON, every number exact), the server's text is that value.
+      // The stored text may hold line breaks (it is kept as inserted): written back minified, numbers as
+      // stored (json-text.ts).
       text: (p) => {
-        const text = raw(p);
-        if (typeof text !== 'string') return jsonText(encoder(text));
-        encoder(text);
-        return text;
+        const v = encoder(raw(p));
+        return isRawJson(v) ? v.text : jsonText(v);
       },
       sized: true,
     };

@@ -1,4 +1,5 @@
 import { SqlgateError } from '../../errors.js';
+import { stringifyExact } from '../json-text.js';
 import { approxJsonSize, resultTooLargeMessage } from '../result-limits.js';
 import { fromWire, MIN_WIRE_ROWS } from '../rows-json.js';
 import { leadingKeyword } from '../sql-lexer.js';
@@ -73,7 +74,7 @@ export function planColumns(fields: FieldInfo[], opts: ExecOptions, services: St
       dbType: mysqlDbType(f),
       nullable: (f.flags & FLAG.NOT_NULL) === 0,
     });
-    const encoder = columnEncoder(f, native, target, opts.int64);
+    const encoder = columnEncoder(f, native, target, opts.int64, opts.jsonNumbers);
     encoders.push(encoder);
     readers.push(columnReader(f, native, target, opts.int64, encoder, meter));
     names.push(f.name);
@@ -242,7 +243,7 @@ function send(
                 // A larger result: from here on rows go straight to JSON text, which the response splices
                 // in (rows-json.ts); no row objects to build, keep and stringify afterwards.
                 text = new RowTextWriter(plan.names, objects);
-                for (const r of rows) text.pushText(JSON.stringify(r));
+                for (const r of rows) text.pushText(stringifyExact(r));
                 rows.length = 0;
               }
             }

@@ -1,4 +1,5 @@
 import { SqlgateError } from '../../errors.js';
+import { stringifyExact } from '../json-text.js';
 import {
   type RowSink,
   STREAM_CHUNK_CHARS,
@@ -236,7 +237,7 @@ function run(
             take(
               prefixes
                 ? rowLine(packet, plan.readers, prefixes, objects ? '}' : ']')
-                : `${JSON.stringify(decodeRow(packet, plan.readers, objects ? plan.names : null, plan.meter))}\n`,
+                : `${stringifyExact(decodeRow(packet, plan.readers, objects ? plan.names : null, plan.meter))}\n`,
             );
           } catch (err) {
             fail(err);
@@ -283,10 +284,10 @@ function run(
         const row: JsonValue[] = r.map((v, i) =>
           v === null || v === undefined ? null : (encoders[i] as Encoder)(v),
         );
-        if (!objects) return take(`${JSON.stringify(row)}\n`);
+        if (!objects) return take(`${stringifyExact(row)}\n`);
         const obj: Record<string, JsonValue> = {};
         for (let i = 0; i < row.length; i++) obj[names[i] as string] = row[i] as JsonValue;
-        take(`${JSON.stringify(obj)}\n`);
+        take(`${stringifyExact(obj)}\n`);
       } catch (err) {
         fail(err);
       }

@@ -1,6 +1,7 @@
 import mysql from 'mysql2';
 import { SqlgateError } from '../../errors.js';
-import type { GenericType, Int64Mode, JsonValue, ParamValue } from '../types.js';
+import { decodeJsonText } from '../json-text.js';
+import type { GenericType, Int64Mode, JsonNumbersMode, JsonValue, ParamValue } from '../types.js';
 import { coerceValue, encodeBytes, encodeFloat, encodeInt64 } from '../value-mapper.js';
 import { BINARY_CHARSET, type FieldInfo, mysqlGenericType, T } from './mysql-types.js';
 
@@ -196,29 +197,6 @@ function normalizeFraction(s: string, decimals: number): string {
   return s.slice(0, dot + 1) + frac.padEnd(digits, '0');
 }
 
-const RE_MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;
-const RE_JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
-const RE_JSON_NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-
-/** The significant digits of a decimal number's text (sign, point, exponent and padding zeros dropped). */
-function significant(num: string): string {
-  const mantissa = (num.toLowerCase().split('e')[0] as string).replace('-', '').replace('.', '');
-  return mantissa.replace(/^0+/, '').replace(/0+$/, '');
-}
-
-/**
- * Whether JSON.parse keeps every number of `text` exactly (a double holds about 15-17 digits). MariaDB
- * stores JSON as text, so a 20-digit number is stored exactly and would be rounded only here.
- */
-export function jsonNumbersExact(text: string): boolean {
-  if (!RE_MAYBE_INEXACT.test(text)) return true;
-  for (const token of text.replace(RE_JSON_STRING, '""').match(RE_JSON_NUMBER) ?? []) {
-    const n = Number(token);
-    if (!Number.isFinite(n) || significant(String(n)) !== significant(token)) return false;
-  }
-  return true;
-}
-
 function bitsToBigInt(b: Buffer): bigint {
   let n = 0n;
   for (const byte of b) n = (n << 8n) | BigInt(byte);
@@ -226,7 +204,12 @@ function bitsToBigInt(b: Buffer): bigint {
 }
 
 /** An encoder producing `type` from the column's native values; null when `type` is not native to it. */
-function nativeEncoder(f: FieldInfo, type: GenericType, int64: Int64Mode): Encoder | null {
+function nativeEncoder(
+  f: FieldInfo,
+  type: GenericType,
+  int64: Int64Mode,
+  jsonNumbers: JsonNumbersMode,
+): Encoder | null {
   const column = f.name;
   const ct = f.columnType;
   const temporal = ct === T.DATETIME || ct === T.TIMESTAMP;
@@ -281,21 +264,14 @@ function nativeEncoder(f: FieldInfo, type: GenericType, int64: Int64Mode): Encod
       };
     case 'JSON':
       if (mysqlGenericType(f) !== 'JSON') return null;
+      // MariaDB stores JSON as text: numbers keep the stored text (or become strings), json-text.ts.
       return (v) => {
         const text = typeof v === 'string' ? v : String(v);
-        let parsed: JsonValue;
         try {
-          parsed = JSON.parse(text) as JsonValue;
+          return decodeJsonText(text, jsonNumbers);
         } catch {
           throw conversionError(column, 'the JSON column holds text that is not JSON');
         }
-        if (!jsonNumbersExact(text)) {
-          throw conversionError(
-            column,
-            'a JSON number has more precision than a double; read the column with columnTypes "TEXT"',
-          );
-        }
-        return parsed;
       };
     case 'BLOB':
       return f.characterSet === BINARY_CHARSET && ct !== T.BIT ? (v) => encodeBytes(v as Buffer) : null;
@@ -340,13 +316,14 @@ export function columnEncoder(
   native: GenericType,
   target: GenericType | undefined,
   int64: Int64Mode,
+  jsonNumbers: JsonNumbersMode = 'exact',
 ): Encoder {
+  const own = (type: GenericType) => nativeEncoder(f, type, int64, jsonNumbers);
   if (target && target !== native) {
-    const direct = nativeEncoder(f, target, int64);
+    const direct = own(target);
     if (direct) return direct;
-    const base = nativeEncoder(f, decodeType(f, native), int64) ?? nativeEncoder(f, 'OTHER', int64);
-    const decode = base as Encoder;
-    return (v) => coerceValue(decode(v), target, int64, f.name);
+    const decode = (own(decodeType(f, native)) ?? own('OTHER')) as Encoder;
+    return (v) => coerceValue(decode(v), target, int64, f.name, jsonNumbers);
   }
-  return (nativeEncoder(f, native, int64) ?? nativeEncoder(f, 'OTHER', int64)) as Encoder;
+  return (own(native) ?? own('OTHER')) as Encoder;
 }

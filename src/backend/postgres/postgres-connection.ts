@@ -74,6 +74,8 @@ const STATELESS = new Set([
 /** Statements `run` sends that leave session settings alone (unless they undo a SET in the transaction). */
 const TX_CONTROL = new Set(['BEGIN', 'START', 'SAVEPOINT', 'RELEASE', 'COMMIT', 'END', 'ROLLBACK', 'ABORT']);
 const COPY_FROM_STDIN = /\bFROM\s+STDIN\b/i;
+/** A statement that may return rows it wrote (a false match only costs a BEGIN and a COMMIT). */
+const RETURNING = /\bRETURNING\b/i;
 /** Functions that change session state from inside a SELECT. */
 const STATEFUL_CALL = /set_config|advisory_lock|advisory_xact_lock|pg_advisory|dblink_connect/i;
 /** Commands after which cached statements may see a different schema (or a different search_path object). */
@@ -152,13 +154,49 @@ export class PgConnection implements Connection {
   }
 
   async execute(stmt: { sql: string; params: ParamValue[] }, opts: ExecOptions): Promise<QueryResult> {
-    const [result] = await this.statement(stmt.sql, [stmt.params], opts, false);
+    const [result] = await this.limited(stmt.sql, [stmt.params], opts, false);
     return result as QueryResult;
   }
 
   async executeMany(sql: string, paramSets: ParamValue[][], opts: ExecOptions): Promise<QueryResult[]> {
     if (paramSets.length === 0) return [];
-    return this.statement(sql, paramSets, opts, true);
+    return this.limited(sql, paramSets, opts, true);
+  }
+
+  /**
+   * A statement that returns rows it wrote (`RETURNING`), run in autocommit with a row limit: the server
+   * runs such a statement to completion whatever the Execute row limit says, and the Sync after a limit
+   * that tripped would commit the write the client is told failed. So it runs in a transaction of its own,
+   * rolled back when it fails (RESULT_TOO_LARGE included), committed otherwise; a failed COMMIT (a
+   * deferred constraint) is the statement's error. Other statements keep the one round trip.
+   */
+  private async limited(
+    sql: string,
+    paramSets: ParamValue[][],
+    opts: ExecOptions,
+    many: boolean,
+  ): Promise<QueryResult[]> {
+    if (
+      opts.maxRows <= 0 ||
+      !RETURNING.test(sql) ||
+      this.client.getTransactionStatus() !== 'I' ||
+      this.ended
+    ) {
+      return this.statement(sql, paramSets, opts, many);
+    }
+    this.retrySafe = false;
+    // The timeout is set first, outside the transaction, so the ROLLBACK cannot undo it.
+    await this.applyTimeout(opts.timeoutMs);
+    await this.simple('BEGIN');
+    let results: QueryResult[];
+    try {
+      results = await this.statement(sql, paramSets, opts, many);
+    } catch (err) {
+      if (!this.isLost && this.client.getTransactionStatus() !== 'I') await this.simple('ROLLBACK');
+      throw err;
+    }
+    await this.simple('COMMIT');
+    return results;
   }
 
   private async statement(
@@ -325,6 +363,7 @@ export class PgConnection implements Connection {
       maxRows: opts.maxRows,
       maxBytes: opts.maxResponseBytes,
       int64: opts.int64,
+      jsonNumbers: opts.jsonNumbers,
       typeOf: (oid) => this.ctx.typeOf(oid),
     };
     const stmt = new PgStatement(plan);

@@ -48,7 +48,7 @@ export function buildResult(
     // Decoded as text when the rows came; now that the catalog said what it is, decode again.
     const t = typeOf(f.dataTypeID) ?? UNKNOWN_TYPE;
     if (t.generic === 'ARRAY' || t.kind !== 'text') {
-      const decode = decoderFor(t, opts.int64);
+      const decode = decoderFor(t, opts.int64, opts.jsonNumbers);
       for (const row of rows) {
         const v = row[i];
         if (typeof v === 'string') row[i] = decode(v);
@@ -65,7 +65,8 @@ export function buildResult(
     for (const row of rows) {
       for (let i = 0; i < targets.length; i++) {
         const to = targets[i];
-        if (to) row[i] = coerceValue(row[i] ?? null, to, opts.int64, r.fields[i]?.name ?? '');
+        if (to)
+          row[i] = coerceValue(row[i] ?? null, to, opts.int64, r.fields[i]?.name ?? '', opts.jsonNumbers);
       }
     }
   }
@@ -132,7 +133,8 @@ function textResult(r: RawResult, opts: ExecOptions, durationMs: number): QueryR
   };
   if (r.rowCount === 0) return result;
   const json = `[${(r.json as string[]).join('')}]`;
-  if (r.rowCount < MIN_WIRE_ROWS) {
+  // Parsing would round a json number the text kept exact (json-text.ts): such rows stay text.
+  if (r.rowCount < MIN_WIRE_ROWS && !types.some((t) => t.kind === 'json')) {
     result.rows = JSON.parse(json) as QueryResult['rows'];
     return result;
   }

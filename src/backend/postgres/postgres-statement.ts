@@ -1,6 +1,6 @@
 import { SqlgateError } from '../../errors.js';
 import { approxJsonSize } from '../result-limits.js';
-import type { Int64Mode, JsonValue, RowMode } from '../types.js';
+import type { Int64Mode, JsonNumbersMode, JsonValue, RowMode } from '../types.js';
 import { isServerError } from './postgres-errors.js';
 import type { FieldDescription } from './postgres-statement-cache.js';
 import type { PgType } from './postgres-types.js';
@@ -74,6 +74,8 @@ export interface StatementPlan {
   /** Encoded bytes allowed over all sets; 0 = unlimited. */
   maxBytes: number;
   int64: Int64Mode;
+  /** Numbers inside json/jsonb values; default `exact` (json-text.ts). */
+  jsonNumbers?: JsonNumbersMode;
   /** Known types by OID (built-ins and the backend's catalog cache). */
   typeOf(oid: number): PgType | undefined;
 }
@@ -185,12 +187,12 @@ export class PgStatement {
   /** The statement's columns are known: decoders for them, and whether rows can become JSON text. */
   private describe(fields: FieldDescription[]): void {
     this.fields = fields;
-    const { int64, jsonRows } = this.plan;
+    const { int64, jsonRows, jsonNumbers } = this.plan;
     const types = fields.map((f) => this.plan.typeOf(f.dataTypeID));
     this.types = types;
-    this.decoders = types.map((t) => (t ? decoderFor(t, int64) : identity));
+    this.decoders = types.map((t) => (t ? decoderFor(t, int64, jsonNumbers) : identity));
     const prefixes = jsonRows && types.every((t) => t) ? rowPrefixes(fields, jsonRows) : undefined;
-    this.encoders = prefixes && types.map((t) => jsonEncoderFor(t as PgType, int64));
+    this.encoders = prefixes && types.map((t) => jsonEncoderFor(t as PgType, int64, jsonNumbers));
     this.prefixes = prefixes ?? [];
     this.rowEnd = jsonRows === 'array' ? ']' : '}';
     this.rowChars = this.prefixes.reduce((n, p) => n + p.length, 2);

@@ -1,3 +1,4 @@
+import { stringifyExact } from '../json-text.js';
 import { type RowSink, STREAM_CHUNK_CHARS, STREAM_FETCH_ROWS } from '../row-stream.js';
 import type { Column, ExecOptions, JsonValue, QueryResult } from '../types.js';
 import { isServerError } from './postgres-errors.js';
@@ -82,13 +83,15 @@ export class PgStreamQuery {
     this.done.catch(() => {});
     const { fields, opts } = plan;
     this.types = fields.map((f) => plan.typeOf(f.dataTypeID));
-    this.decoders = this.types.map((t) => (t ? decoderFor(t, opts.int64) : (s: string) => s));
+    this.decoders = this.types.map((t) =>
+      t ? decoderFor(t, opts.int64, opts.jsonNumbers) : (s: string) => s,
+    );
     const coerce = opts.columnTypes && Object.keys(opts.columnTypes).length > 0;
     const names = new Set(fields.map((f) => f.name));
     const textual = !coerce && names.size === fields.length && this.types.every((t) => t);
     this.rowEnd = opts.rowMode === 'array' ? ']' : '}';
     if (textual) {
-      this.encoders = this.types.map((t) => jsonEncoderFor(t as PgType, opts.int64));
+      this.encoders = this.types.map((t) => jsonEncoderFor(t as PgType, opts.int64, opts.jsonNumbers));
       this.prefixes = fields.map((f, i) =>
         opts.rowMode === 'array' ? (i === 0 ? '[' : ',') : `${i === 0 ? '{' : ','}${JSON.stringify(f.name)}:`,
       );
@@ -192,7 +195,7 @@ export class PgStreamQuery {
     } else {
       const rows = buildResult(this.raw(this.valueRows), this.plan.opts, this.plan.typeOf, 0).rows;
       text = '';
-      for (const row of rows) text += `${JSON.stringify(row)}\n`;
+      for (const row of rows) text += `${stringifyExact(row)}\n`;
       this.valueRows = [];
     }
     const n = this.pieceRows;

@@ -1,5 +1,6 @@
 import { SqlgateError } from '../../errors.js';
-import type { GenericType, Int64Mode, JsonValue, ParamValue } from '../types.js';
+import { decodeJsonText, jsonCellText, stringifyExact } from '../json-text.js';
+import type { GenericType, Int64Mode, JsonNumbersMode, JsonValue, ParamValue } from '../types.js';
 import { encodeInt64 } from '../value-mapper.js';
 import type { PgType, ValueKind } from './postgres-types.js';
 
@@ -84,25 +85,13 @@ export function decodeBytea(text: string): string {
   return Buffer.from(bytes).toString('base64');
 }
 
-/** A number literal JSON.parse may round: 16+ digits in a row, or an exponent of 3+ digits. */
-const RISKY_NUMBER_RE = /\d{16}|[eE][+-]?\d{3}/;
-
 /**
- * json/jsonb text -> JSON value. jsonb keeps numbers exactly (as numeric); a JS number cannot always:
- * an integer beyond ±(2^53-1) would be rounded and 1e400 would become Infinity (then `null` in the
- * response). Those are refused like an unsafe int64, rather than changed; `::text` reads them exactly.
+ * json/jsonb text -> JSON value. jsonb keeps numbers exactly (as numeric) and json keeps the text; a JS
+ * number cannot always (beyond ±(2^53-1), more digits than a double, 1e400, -0). Such a value keeps the
+ * server's number text, or with `jsonNumbers: "string"` gets those numbers as strings (json-text.ts).
  */
-export function decodeJson(text: string): JsonValue {
-  if (!RISKY_NUMBER_RE.test(text)) return JSON.parse(text) as JsonValue;
-  return JSON.parse(text, (_key, v: unknown) => {
-    if (typeof v === 'number' && (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)))) {
-      throw new SqlgateError(
-        'TYPE_CONVERSION_ERROR',
-        'a JSON value in the result holds a number a JSON client would get rounded; select the column as ::text',
-      );
-    }
-    return v;
-  }) as JsonValue;
+export function decodeJson(text: string, jsonNumbers: JsonNumbersMode = 'exact'): JsonValue {
+  return decodeJsonText(text, jsonNumbers);
 }
 
 function decodeFloat(text: string): number | string {
@@ -112,7 +101,11 @@ function decodeFloat(text: string): number | string {
 }
 
 /** The decoder for one scalar kind. */
-export function scalarDecoder(kind: ValueKind, int64: Int64Mode): Decoder {
+export function scalarDecoder(
+  kind: ValueKind,
+  int64: Int64Mode,
+  jsonNumbers: JsonNumbersMode = 'exact',
+): Decoder {
   switch (kind) {
     case 'bool':
       return (t) => t === 't';
@@ -136,13 +129,13 @@ export function scalarDecoder(kind: ValueKind, int64: Int64Mode): Decoder {
     case 'timestamptz':
       return (t) => normalizeTimestamp(t, true);
     case 'json':
-      return decodeJson;
+      return (t) => decodeJsonText(t, jsonNumbers);
   }
 }
 
 /** The decoder for a column of the given type: arrays decode element-wise, any depth. */
-export function decoderFor(type: PgType, int64: Int64Mode): Decoder {
-  const element = scalarDecoder(type.kind, int64);
+export function decoderFor(type: PgType, int64: Int64Mode, jsonNumbers: JsonNumbersMode = 'exact'): Decoder {
+  const element = scalarDecoder(type.kind, int64, jsonNumbers);
   if (type.generic !== 'ARRAY') return element;
   const delim = type.delim ?? ',';
   return (text) => parseArray(text, delim, element);
@@ -164,7 +157,12 @@ export function quoteJson(text: string): string {
 const quotePlain: JsonEncoder = (t) => `"${t}"`;
 
 /** The JSON-text encoder for one scalar kind. */
-function scalarEncoder(kind: ValueKind, generic: GenericType, int64: Int64Mode): JsonEncoder {
+function scalarEncoder(
+  kind: ValueKind,
+  generic: GenericType,
+  int64: Int64Mode,
+  jsonNumbers: JsonNumbersMode,
+): JsonEncoder {
   switch (kind) {
     case 'bool':
       return (t) => (t === 't' ? 'true' : 'false');
@@ -196,17 +194,20 @@ function scalarEncoder(kind: ValueKind, generic: GenericType, int64: Int64Mode):
     case 'timestamptz':
       return (t) => quoteJson(normalizeTimestamp(t, true));
     case 'json':
-      // The server's json/jsonb text is JSON already: spliced in as it is, unless a number in it would be
-      // rounded by a JSON reader, which decodeJson refuses.
-      return (t) => (RISKY_NUMBER_RE.test(t) ? JSON.stringify(decodeJson(t)) : t);
+      // The server's json/jsonb text, numbers as the server wrote them (or as strings, see json-text.ts).
+      return (t) => jsonCellText(t, jsonNumbers);
   }
 }
 
 /** The JSON-text encoder for a column of the given type (arrays through their decoded value). */
-export function jsonEncoderFor(type: PgType, int64: Int64Mode): JsonEncoder {
-  if (type.generic !== 'ARRAY') return scalarEncoder(type.kind, type.generic, int64);
-  const decode = decoderFor(type, int64);
-  return (t) => JSON.stringify(decode(t));
+export function jsonEncoderFor(
+  type: PgType,
+  int64: Int64Mode,
+  jsonNumbers: JsonNumbersMode = 'exact',
+): JsonEncoder {
+  if (type.generic !== 'ARRAY') return scalarEncoder(type.kind, type.generic, int64, jsonNumbers);
+  const decode = decoderFor(type, int64, jsonNumbers);
+  return (t) => stringifyExact(decode(t));
 }
 
 /**

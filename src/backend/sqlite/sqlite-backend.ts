@@ -6,6 +6,7 @@ import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../s
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { WaitQueue } from '../wait-queue.js';
 import { type ConnectionOwner, SqliteConnection } from './sqlite-connection.js';
+import { deadlineExtensionPath } from './sqlite-deadline.js';
 import { SqliteDialect } from './sqlite-dialect.js';
 
 /**
@@ -32,6 +33,7 @@ class SqlitePool implements ConnectionOwner {
       filename: c.database ?? ':memory:',
       readonly: this.readonly,
       busyTimeoutMs: c.busyTimeoutMs,
+      deadlineExtension: deadlineExtensionPath(),
     });
   }
 

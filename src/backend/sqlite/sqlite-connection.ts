@@ -5,6 +5,7 @@ import type { RowSink, StreamExecOptions, StreamSummary } from '../row-stream.js
 import { fromWire, type WireResult } from '../rows-json.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
+import { DEADLINE_GRACE_MS } from './sqlite-deadline.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { WorkerStream } from './sqlite-stream.js';
 import type { StreamMessage } from './sqlite-stream-worker.js';
@@ -63,6 +64,9 @@ export class SqliteConnection implements Connection {
   private closed = false;
   private readonly exited: Promise<void>;
 
+  /** The worker enforces statement deadlines inside SQLite (sqlite-deadline.ts). */
+  private readonly deadlineInSqlite: boolean;
+
   /** Opened SQLITE_OPEN_READONLY: no SQL can make it write (see the worker's statement check too). */
   readonly readOnlyEnforced: boolean;
 
@@ -73,6 +77,7 @@ export class SqliteConnection implements Connection {
     init: WorkerInit,
   ) {
     this.readOnlyEnforced = init.readonly;
+    this.deadlineInSqlite = init.deadlineExtension !== null;
     this.worker = spawnWorker(init);
     this.worker.on('message', (msg: WorkerResponse | StreamMessage) => {
       const stream = this.streams.get(msg.id);
@@ -170,9 +175,11 @@ export class SqliteConnection implements Connection {
         },
       });
       if (timeoutMs > 0) {
+        // With the deadline inside SQLite the worker answers STATEMENT_TIMEOUT itself and stays; this timer
+        // is then only the backstop for a worker that does not come back.
         timer = setTimeout(
           () => abort('STATEMENT_TIMEOUT', `the statement ran longer than ${timeoutMs} ms and was stopped`),
-          timeoutMs,
+          this.deadlineInSqlite ? timeoutMs + DEADLINE_GRACE_MS : timeoutMs,
         );
       }
       if (signal) {
@@ -183,13 +190,15 @@ export class SqliteConnection implements Connection {
     });
   }
 
+  /** @param sql the client statement the response is for (names a file in ATTACH / VACUUM INTO errors). */
   private unwrap(
     res: WorkerResponse,
+    sql?: string,
   ): NonNullable<Extract<WorkerResponse, { ok: true }>['result']> | undefined {
     if (res.ok) return res.result;
     const e = res.error;
     const details = e.kind !== 'internal' && e.index !== undefined ? { statementIndex: e.index } : {};
-    if (e.kind === 'sqlite') throw mapSqliteError(e, this.backendName).with(details);
+    if (e.kind === 'sqlite') throw mapSqliteError(e, this.backendName, sql).with(details);
     if (e.kind === 'gateway' && e.code in ERROR_CODES) {
       throw new SqlgateError(e.code as ErrorCode, e.message, { backend: this.backendName, ...details });
     }
@@ -202,7 +211,7 @@ export class SqliteConnection implements Connection {
   }
 
   private static wire(opts: ExecOptions): WorkerExecOptions {
-    const { signal: _s, timeoutMs: _t, ...rest } = opts;
+    const { signal: _s, ...rest } = opts;
     return rest;
   }
 
@@ -217,7 +226,7 @@ export class SqliteConnection implements Connection {
     } catch (err) {
       // What SQLite cannot bind fails after what the statement itself would fail on (syntax, read-only),
       // as when the worker bound it: the worker prepares the statement and runs no set.
-      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }, opts.timeoutMs, opts.signal));
+      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }, opts.timeoutMs, opts.signal), stmt.sql);
       throw this.paramError(err, undefined);
     }
     const res = await this.call(
@@ -225,7 +234,7 @@ export class SqliteConnection implements Connection {
       opts.timeoutMs,
       opts.signal,
     );
-    return fromWire(this.unwrap(res) as WireResult);
+    return fromWire(this.unwrap(res, stmt.sql) as WireResult);
   }
 
   /** Streams the statement's rows chunk by chunk, each acknowledged (sqlite-stream.ts). */
@@ -241,7 +250,7 @@ export class SqliteConnection implements Connection {
         params.push(toWireParam(stmt.params[i] as ParamValue, `params[${i}]`));
       }
     } catch (err) {
-      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }));
+      this.unwrap(await this.call({ op: 'prepare', sql: stmt.sql }), stmt.sql);
       throw this.paramError(err, undefined);
     }
     const id = ++this.seq;
@@ -250,7 +259,7 @@ export class SqliteConnection implements Connection {
         backend: this.backendName,
         send: (req) => this.worker.postMessage(req),
         unwrap: (res) => {
-          this.unwrap(res);
+          this.unwrap(res, stmt.sql);
         },
         setInTransaction: (tx) => {
           this.inTransaction = tx;
@@ -266,6 +275,7 @@ export class SqliteConnection implements Connection {
       int64: opts.int64,
       columnTypes: opts.columnTypes,
       ...(opts.valueMode ? { valueMode: opts.valueMode } : {}),
+      ...(opts.jsonNumbers ? { jsonNumbers: opts.jsonNumbers } : {}),
       maxRows: 0,
       maxResponseBytes: 0,
     };
@@ -291,7 +301,7 @@ export class SqliteConnection implements Connection {
       opts.timeoutMs,
       opts.signal,
     );
-    const result = this.unwrap(res) as WireRuns | WireResult[];
+    const result = this.unwrap(res, sql) as WireRuns | WireResult[];
     if (failed) throw this.paramError(failed.error, failed.index);
     if (Array.isArray(result)) return result.map(fromWire);
     const { command, affectedRows, durationMs, lastInsertRowids, lastInsertIds } = result;

@@ -1,4 +1,5 @@
 import { type ErrorCode, SqlgateError } from '../../errors.js';
+import { leadingKeyword } from '../sql-lexer.js';
 
 /**
  * SQLite errors -> gateway errors, by extended result code (better-sqlite3 puts it in `code`).
@@ -49,8 +50,30 @@ function classifyPlainError(message: string): ErrorCode {
   return 'QUERY_FAILED';
 }
 
-export function mapSqliteError(info: SqliteErrorInfo, backend: string): SqlgateError {
+/**
+ * Statements that open a file the client names: when that file cannot be opened (missing directory, a
+ * read-only connection, not a database) it is the caller's error, not the backend being unavailable.
+ */
+const OPENS_NAMED_FILE = new Set(['ATTACH', 'VACUUM']);
+const FILE_CODES = new Set(['SQLITE_CANTOPEN', 'SQLITE_NOTADB']);
+
+/**
+ * @param statementSql the client statement that failed, when the error came from one; the database's own
+ *   file failing (open, I/O) stays BACKEND_UNAVAILABLE.
+ */
+export function mapSqliteError(info: SqliteErrorInfo, backend: string, statementSql?: string): SqlgateError {
   const primary = info.code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1');
+  if (
+    statementSql !== undefined &&
+    FILE_CODES.has(primary) &&
+    OPENS_NAMED_FILE.has(leadingKeyword(statementSql))
+  ) {
+    return new SqlgateError(
+      'QUERY_FAILED',
+      `${info.message} (the file named in the statement could not be opened as a database)`,
+      { dbCode: info.code, backend },
+    );
+  }
   const code: ErrorCode =
     BY_CODE[info.code] ??
     BY_PRIMARY[primary] ??

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { stringifyExact } from '../json-text.js';
 import { STREAM_CHUNK_CHARS, STREAM_FETCH_ROWS } from '../row-stream.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, GenericType, JsonValue } from '../types.js';
@@ -191,17 +192,17 @@ function chunk(s: Open): { text: string; rows: number; done: boolean; error?: un
       let v =
         opts.valueMode === 'raw'
           ? fromSqliteRaw(value)
-          : fromSqliteValue(value, declared[i] ?? null, opts.int64);
+          : fromSqliteValue(value, declared[i] ?? null, opts.int64, opts.jsonNumbers);
       const target = targets[i];
-      if (target) v = coerceValue(v, target, opts.int64, names[i] as string);
+      if (target) v = coerceValue(v, target, opts.int64, names[i] as string, opts.jsonNumbers);
       out.push(v);
     }
     if (opts.rowMode === 'array') {
-      text += `${JSON.stringify(out)}\n`;
+      text += `${stringifyExact(out)}\n`;
     } else {
       const obj: Record<string, JsonValue> = {};
       for (let i = 0; i < out.length; i++) obj[names[i] as string] = out[i] as JsonValue;
-      text += `${JSON.stringify(obj)}\n`;
+      text += `${stringifyExact(obj)}\n`;
     }
     rows++;
   }

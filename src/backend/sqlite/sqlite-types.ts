@@ -1,6 +1,7 @@
 import { SqlgateError } from '../../errors.js';
+import { decodeJsonText } from '../json-text.js';
 import type { TypeMapper } from '../type-mapper.js';
-import type { GenericType, Int64Mode, JsonValue, ParamValue } from '../types.js';
+import type { GenericType, Int64Mode, JsonNumbersMode, JsonValue, ParamValue } from '../types.js';
 import { encodeBytes, encodeFloat, encodeInt64 } from '../value-mapper.js';
 
 /**
@@ -149,7 +150,12 @@ export function bindWireParam(v: WireParam): SqliteBindValue {
 const RE_SPACE_DATETIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/;
 
 /** One stored value -> its JSON form, given the column's GenericType (declared, or null for expressions). */
-export function fromSqliteValue(value: unknown, type: GenericType | null, int64: Int64Mode): JsonValue {
+export function fromSqliteValue(
+  value: unknown,
+  type: GenericType | null,
+  int64: Int64Mode,
+  jsonNumbers: JsonNumbersMode = 'exact',
+): JsonValue {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
     case 'bigint':
@@ -165,7 +171,7 @@ export function fromSqliteValue(value: unknown, type: GenericType | null, int64:
     case 'string':
       if (type === 'JSON') {
         try {
-          return JSON.parse(value) as JsonValue;
+          return decodeJsonText(value, jsonNumbers);
         } catch {
           return value;
         }

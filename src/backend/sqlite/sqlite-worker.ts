@@ -33,10 +33,12 @@ export interface WorkerInit {
   filename: string;
   readonly: boolean;
   busyTimeoutMs: number;
+  /** The statement-deadline extension to load (sqlite-deadline.ts), or null when it is not built. */
+  deadlineExtension: string | null;
 }
 
-/** Only the options that cross the thread boundary (no AbortSignal). */
-export type WorkerExecOptions = Omit<ExecOptions, 'signal' | 'timeoutMs'>;
+/** Only the options that cross the thread boundary (no AbortSignal); `timeoutMs` for the deadline. */
+export type WorkerExecOptions = Omit<ExecOptions, 'signal' | 'timeoutMs'> & { timeoutMs?: number };
 
 /**
  * Many parameter sets of one statement, flattened: set `i` is the next `width` (or `lengths[i]`, when the
@@ -92,6 +94,30 @@ if (init.filename !== ':memory:' && !init.readonly) db.pragma('journal_mode = WA
 db.pragma('foreign_keys = ON');
 db.pragma('synchronous = NORMAL');
 db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(init.busyTimeoutMs))}`);
+if (init.deadlineExtension) db.loadExtension(init.deadlineExtension);
+const setDeadline = init.deadlineExtension ? db.prepare('SELECT sqlgate_deadline(?)').pluck() : null;
+
+/**
+ * Runs `fn` with the statement's deadline set inside SQLite (sqlite-deadline.ts): past it the statement
+ * fails with SQLITE_INTERRUPT wherever it is, also inside one long step, and that becomes STATEMENT_TIMEOUT.
+ */
+function withDeadline<T>(timeoutMs: number | undefined, fn: () => T): T {
+  if (!setDeadline || !timeoutMs || timeoutMs <= 0) return fn();
+  setDeadline.get(Math.trunc(timeoutMs));
+  try {
+    return fn();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'SQLITE_INTERRUPT') {
+      throw new GatewayError(
+        'STATEMENT_TIMEOUT',
+        `the statement ran longer than ${timeoutMs} ms and was stopped`,
+      );
+    }
+    throw err;
+  } finally {
+    setDeadline.get(0);
+  }
+}
 
 /** Prepared statements by SQL text; small LRU so a hot loop prepares once. */
 const cache = new Map<string, Database.Statement>();
@@ -137,6 +163,31 @@ function prepareChecked(sql: string): Database.Statement {
   return stmt;
 }
 
+/**
+ * A statement that writes and returns rows (`INSERT … RETURNING`) in autocommit runs in a transaction of
+ * its own: SQLite makes the writes as it steps, so a result stopped at maxRows would otherwise keep them
+ * while the client is told the statement failed. Rolled back on any error, committed otherwise.
+ */
+function guardWrite<T>(sql: string, run: () => T): T {
+  if (db.inTransaction) return run();
+  let stmt: Database.Statement;
+  try {
+    stmt = prepare(sql);
+  } catch {
+    return run(); // `run` reports the error in its own way
+  }
+  if (!stmt.reader || stmt.readonly) return run();
+  db.exec('BEGIN');
+  try {
+    const result = run();
+    db.exec('COMMIT');
+    return result;
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
 function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): QueryResult {
   const started = performance.now();
   const stmt = prepareChecked(sql);
@@ -179,9 +230,11 @@ function execute(sql: string, params: WireParam[], opts: WorkerExecOptions): Que
       for (let i = 0; i < stored.length; i++) {
         const value = stored[i];
         if (inferred[i] === null) inferred[i] = sqliteValueType(value);
-        let v = raw ? fromSqliteRaw(value) : fromSqliteValue(value, declared[i] ?? null, opts.int64);
+        let v = raw
+          ? fromSqliteRaw(value)
+          : fromSqliteValue(value, declared[i] ?? null, opts.int64, opts.jsonNumbers);
         const target = targets[i];
-        if (target) v = coerceValue(v, target, opts.int64, names[i] as string);
+        if (target) v = coerceValue(v, target, opts.int64, names[i] as string, opts.jsonNumbers);
         bytes += approxJsonSize(v);
         out.push(v);
       }
@@ -302,11 +355,14 @@ function handle(msg: WorkerRequest): WorkerResponse {
     switch (msg.op) {
       case 'execute': {
         // The transaction state *after* the statement: a client's BEGIN/COMMIT sent as SQL changes it.
-        const result = toWire(execute(msg.sql, msg.params, msg.opts));
+        const { sql, params, opts } = msg;
+        const result = toWire(
+          guardWrite(sql, () => withDeadline(opts.timeoutMs, () => execute(sql, params, opts))),
+        );
         return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
       }
       case 'many': {
-        const result = many(msg.sql, msg.sets, msg.opts);
+        const result = withDeadline(msg.opts.timeoutMs, () => many(msg.sql, msg.sets, msg.opts));
         return { id: msg.id, ok: true, inTransaction: db.inTransaction, result };
       }
       case 'prepare':

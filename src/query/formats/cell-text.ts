@@ -1,3 +1,4 @@
+import { stringifyExact } from '../../backend/json-text.js';
 import type { Column, JsonValue, QueryResult } from '../../backend/types.js';
 
 /**
@@ -15,8 +16,8 @@ export function cellText(value: JsonValue | undefined): string | null {
     case 'boolean':
       return String(value);
     default:
-      // JSON and ARRAY columns: their JSON text.
-      return JSON.stringify(value);
+      // JSON and ARRAY columns: their JSON text, numbers exactly as the database wrote them.
+      return stringifyExact(value);
   }
 }
 

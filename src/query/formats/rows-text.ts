@@ -1,3 +1,4 @@
+import { decodeJsonText } from '../../backend/json-text.js';
 import { rowsJsonOf } from '../../backend/rows-json.js';
 import type { JsonValue, QueryResult } from '../../backend/types.js';
 import { cellText, rowCells } from './cell-text.js';
@@ -10,8 +11,8 @@ import { cellText, rowCells } from './cell-text.js';
  * 10,000 row objects only to print them again cost more than printing (bench/formats.mjs), so here the text
  * is read once, left to right, straight into cell strings. The result is the same as
  * `rowCells(result).map(cellText)`: strings with escapes, numbers and nested JSON values go through
- * JSON.parse (and nested ones back through JSON.stringify), so every value's text is exactly the one the
- * parsed rows would give.
+ * JSON.parse (and nested ones back through stringifyExact, numbers kept as the database wrote them), so every
+ * value's text is exactly the one the parsed rows would give.
  */
 export function rowTexts(result: QueryResult): Array<Array<string | null>> {
   const json = rowsJsonOf(result);
@@ -131,7 +132,7 @@ function readValue(s: string, pos: number): string | null {
   if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
     const end = nestedEnd(s, pos);
     at = end;
-    return cellText(JSON.parse(s.slice(pos, end)) as JsonValue);
+    return cellText(decodeJsonText(s.slice(pos, end)));
   }
   let end = pos;
   for (;;) {
@@ -148,7 +149,8 @@ function readValue(s: string, pos: number): string | null {
     end++;
   }
   at = end;
-  return end === pos ? null : String(Number(s.slice(pos, end)));
+  // The number as the JSON answer writes it: canonical for doubles, the database's own text for JSON values.
+  return end === pos ? null : s.slice(pos, end);
 }
 
 /** The position after the object or array starting at `pos`, strings skipped whole. */

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { stringifyExact } from '../../backend/json-text.js';
 import type { QueryResult } from '../../backend/types.js';
 import { stringifyQueryResult } from '../../plugins/serializer-compiler.js';
 import type { PlanInfo } from '../explain.js';
@@ -72,7 +73,7 @@ function jsonBody(result: QueryResult, pretty: boolean): string {
     durationMs: result.durationMs,
     ...(plan !== undefined ? { plan } : {}),
   };
-  return pretty ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body);
+  return pretty ? `${stringifyExact(body, 2)}\n` : stringifyExact(body);
 }
 
 function maxWidthOf(query: FormatQuery | undefined): number {
