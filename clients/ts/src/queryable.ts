@@ -19,6 +19,11 @@ export interface QueryOptions {
   statementTimeoutMs?: number;
   /** Fewer rows than the gateway's limit; more is an error (RESULT_TOO_LARGE). */
   maxRows?: number;
+  /**
+   * Numbers inside JSON values that a double cannot hold: kept exact ("exact", the gateway's default; a
+   * JSON.parse reader still rounds them) or sent as strings of their exact text ("string").
+   */
+  jsonNumbers?: 'exact' | 'string';
   /** Client-side deadline for the reply, in ms (TIMEOUT when it passes). */
   timeoutMs?: number;
   /** Cancels the request; the gateway then cancels the query. */
@@ -59,6 +64,7 @@ const statementOptions = (o: QueryOptions | undefined, d: Defaults) => {
   if (o?.columnTypes) out.columnTypes = o.columnTypes;
   if (o?.statementTimeoutMs !== undefined) out.timeoutMs = o.statementTimeoutMs;
   if (o?.maxRows !== undefined) out.maxRows = o.maxRows;
+  if (o?.jsonNumbers) out.jsonNumbers = o.jsonNumbers;
   return out;
 };
 

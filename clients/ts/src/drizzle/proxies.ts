@@ -66,7 +66,13 @@ export function pgProxy(target: Target): PgProxyCallback {
   return async (sql, params, method) => {
     guard(target, sql);
     const arrays = method === 'all';
-    const r = await target.execute(sql, params, { rowMode: arrays ? 'array' : 'object', int64: 'string' });
+    // jsonNumbers "string": int8/numeric inside json_build_array (relational queries) arrive as exact strings,
+    // which drizzle's column decoders (BigInt(), String()) take as they are.
+    const r = await target.execute(sql, params, {
+      rowMode: arrays ? 'array' : 'object',
+      int64: 'string',
+      jsonNumbers: 'string',
+    });
     return { rows: shapeRows(r, pgShaper, arrays) };
   };
 }
