@@ -3,6 +3,7 @@
 # build-base.sh makes from Debian packages (passed as the NODE_IMAGE build argument).
 #
 #   deploy/image/build.sh                 # prints the image name (localhost/sqlgate:dev unless IMAGE=...)
+#   NO_CACHE=1 deploy/image/build.sh      # every step again (to measure a build from scratch)
 #
 # Sandbox notes (why the flags below are what they are):
 #   --isolation=chroot   the default OCI runtime isolation (crun/runc) fails on a cgroups v1 "hybrid" host
@@ -26,7 +27,9 @@ secret=()
 [ -s "$CA_BUNDLE" ] && secret=(--secret "id=ca,src=$CA_BUNDLE")
 
 log "buildah bud -> $IMAGE"
-buildah bud --isolation=chroot --format docker --layers \
+cache=(--layers)
+[ -n "${NO_CACHE:-}" ] && cache=(--no-cache)
+buildah bud --isolation=chroot --format docker "${cache[@]}" \
   --build-arg "NODE_IMAGE=$base" "${secret[@]}" \
   -f "$repo/Dockerfile" -t "$IMAGE" "$repo" >&2
 echo "$IMAGE"
