@@ -20,9 +20,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need[@]}"
 fi
-haproxy -v | head -1
+haproxy -v | sed -n 1p
 nginx -v 2>&1
-pgbouncer --version | head -1
+pgbouncer --version | sed -n 1p
 podman --version
 
 echo "-- image (deploy/image/smoke.sh)"
