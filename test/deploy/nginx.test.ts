@@ -60,7 +60,15 @@ describe.skipIf(skip)('replicas behind nginx (session affinity by the id in the 
     });
   }, 90_000);
 
-  afterAll(stopAll);
+  afterAll(async () => {
+    // SIGTERM to the master stops its workers too; stopAll's SIGKILL would leave them orphaned, listening.
+    if (nginx && nginx.proc.exitCode === null && nginx.proc.signalCode === null) {
+      const exited = new Promise((r) => nginx.proc.once('exit', r));
+      nginx.proc.kill('SIGTERM');
+      await exited;
+    }
+    await stopAll();
+  });
 
   it('spreads session opens over every replica, and each session sticks to its owner', async () => {
     const owners = new Map<string, number>();
