@@ -57,6 +57,20 @@ const Backend = Type.Object(
         'PostgreSQL: named prepared statements kept per connection (a statement is prepared on its second ' +
         'run); 0 turns them off, e.g. behind PgBouncer in transaction mode (before 1.21).',
     }),
+    replicas: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        maxItems: 16,
+        description:
+          'PostgreSQL: URLs of streaming read replicas. Autocommit reads (and read-only principals) go ' +
+          'there; sessions, batches and writes go to `url`.',
+      }),
+    ),
+    replicaMaxLagMs: Type.Integer({
+      minimum: 0,
+      default: 5000,
+      description: 'A replica whose replay lag exceeds this gets no reads until it catches up.',
+    }),
   },
   { additionalProperties: false },
 );

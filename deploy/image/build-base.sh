@@ -13,6 +13,9 @@
 #
 # The image is tagged with a hash of this script and the pinned versions, so it is rebuilt exactly when the
 # recipe changes. Debian packages move on with point releases; FORCE=1 (or a changed recipe) refreshes them.
+# The root filesystem tarball is also kept under SQLGATE_IMAGE_CACHE (default ~/.cache/sqlgate-image), named
+# by the same hash: a machine whose podman storage was wiped imports it instead of running debootstrap
+# again (a CI cache can keep that directory). Without the tarball everything is built from scratch.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,11 +25,26 @@ SUITE=bookworm
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 key=$( (cat "$0"; echo "$NODE_VERSION $NPM_VERSION $SUITE") | sha256sum | cut -c1-12)
 IMAGE="localhost/sqlgate-base:${SUITE}-node${NODE_VERSION}-${key}"
+CACHE="${SQLGATE_IMAGE_CACHE:-${HOME:-/root}/.cache/sqlgate-image}"
+TARBALL="$CACHE/base-${SUITE}-node${NODE_VERSION}-${key}.tar"
 
 log() { echo "build-base: $*" >&2; }
 
 if [ -z "${FORCE:-}" ] && podman image exists "$IMAGE"; then
   log "reusing $IMAGE"
+  echo "$IMAGE"
+  exit 0
+fi
+
+import_tarball() {
+  podman import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["node"]' "$TARBALL" "$IMAGE" >/dev/null
+}
+
+if [ -z "${FORCE:-}" ] && [ -s "$TARBALL" ]; then
+  log "importing the cached root filesystem $TARBALL"
+  import_tarball
   echo "$IMAGE"
   exit 0
 fi
@@ -62,8 +80,9 @@ chroot "$root" /usr/sbin/useradd --uid 1000 --gid node --create-home --shell /bi
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
   "$root"/var/log/* "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/tmp/*
 
-log "podman import -> $IMAGE"
-tar -C "$root" --numeric-owner -c . | podman import \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change 'CMD ["node"]' - "$IMAGE" >/dev/null
+log "root filesystem -> $TARBALL, podman import -> $IMAGE"
+mkdir -p "$CACHE"
+tar -C "$root" --numeric-owner -cf "$TARBALL.part" .
+mv "$TARBALL.part" "$TARBALL"
+import_tarball
 echo "$IMAGE"

@@ -28,7 +28,17 @@ export interface BackendConfig {
   busyTimeoutMs: number;
   /** PostgreSQL: named prepared statements kept per connection; 0 = never prepare under a name. */
   statementCacheSize?: number;
+  /**
+   * URLs of streaming read replicas (PostgreSQL): autocommit reads go there, everything else to `url`.
+   * See src/backend/postgres/postgres-replicas.ts.
+   */
+  replicas?: string[];
+  /** A replica further behind than this (ms of replay lag) gets no reads until it catches up. */
+  replicaMaxLagMs?: number;
 }
+
+/** The drivers whose backend implements read replicas (`replicas` in the config). */
+export const READ_REPLICA_DRIVERS: readonly DriverName[] = ['postgres'];
 
 export const DRIVERS = ['postgres', 'mysql', 'sqlite'] as const;
 export type DriverName = (typeof DRIVERS)[number];
@@ -39,6 +49,12 @@ export type DriverName = (typeof DRIVERS)[number];
  */
 export async function createBackend(config: BackendConfig): Promise<StorageBackend> {
   const driver: DriverName = config.driver;
+  if (config.replicas?.length && !READ_REPLICA_DRIVERS.includes(driver)) {
+    throw new SqlgateError(
+      'BAD_REQUEST',
+      `backend "${config.name}": "replicas" is supported for ${READ_REPLICA_DRIVERS.join(', ')} only`,
+    );
+  }
   switch (driver) {
     case 'sqlite': {
       const { SqliteBackend } = await import('./sqlite/index.js');

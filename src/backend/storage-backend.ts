@@ -20,6 +20,20 @@ export interface PoolStats {
   max: number;
 }
 
+/** One target of a backend with read replicas: the primary, or a replica by host:port (never its URL). */
+export interface ReplicaStats {
+  /** `primary`, or a replica's `host:port`. */
+  target: string;
+  /** The last check reached it and it is a standby (the primary: always true). */
+  up: boolean;
+  /** Replay lag at the last check, in seconds; -1 when unknown (never checked, or unreachable). */
+  lagSeconds: number;
+  /** Autocommit reads it answered (the primary: reads for which no replica was usable). */
+  served: number;
+  /** Reads sent to it that ran on the primary instead (it refused them as writes, or failed). */
+  fellBack: number;
+}
+
 /**
  * A connection taken out of the pool and pinned to one user (a session or a batch) until `release`.
  * Calls must not overlap: the owner serialises them.
@@ -85,6 +99,8 @@ export interface StorageBackend {
   /** A pinned connection; throws OVERLOADED when none frees up within the acquire timeout. */
   acquire(opts?: AcquireOptions): Promise<Connection>;
   poolStats(): PoolStats;
+  /** Optional: per-target read routing numbers, for a backend configured with read replicas. */
+  replicaStats?(): ReplicaStats[];
 }
 
 export interface AcquireOptions {

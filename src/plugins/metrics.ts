@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { PoolStats } from '../backend/storage-backend.js';
+import type { PoolStats, ReplicaStats } from '../backend/storage-backend.js';
 import type { ErrorCode } from '../errors.js';
 
 /**
@@ -127,6 +127,47 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     (s) => s.waiting,
   );
   poolGauge('sqlgate_pool_max_connections', 'Configured pool size, by backend.', (s) => s.max);
+
+  // Read replicas (backends with `replicas`): one series per target, `primary` or a replica's host:port.
+  const replicaMetric = (name: string, help: string, pick: (s: ReplicaStats) => number, counter = false) => {
+    const Metric = counter ? Counter : Gauge;
+    new Metric({
+      name,
+      help,
+      labelNames: ['backend', 'target'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const b of backends()) {
+          for (const r of b.replicaStats?.() ?? []) {
+            const v = pick(r);
+            if (this instanceof Gauge) this.set({ backend: b.name, target: r.target }, v);
+            else if (v > 0) this.inc({ backend: b.name, target: r.target }, v);
+          }
+        }
+      },
+    });
+  };
+  replicaMetric('sqlgate_replica_up', '1 when the target is usable for reads (reachable, a standby).', (r) =>
+    r.up ? 1 : 0,
+  );
+  replicaMetric(
+    'sqlgate_replica_lag_seconds',
+    'Replay lag at the last check; -1 unknown.',
+    (r) => r.lagSeconds,
+  );
+  replicaMetric(
+    'sqlgate_replica_reads_total',
+    'Autocommit reads answered, by target.',
+    (r) => r.served,
+    true,
+  );
+  replicaMetric(
+    'sqlgate_replica_fallbacks_total',
+    'Reads a replica refused or failed that the primary ran instead, by replica.',
+    (r) => r.fellBack,
+    true,
+  );
 
   new Gauge({
     name: 'sqlgate_sessions_open',

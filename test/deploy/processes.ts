@@ -64,10 +64,15 @@ export async function startReplica(port: number, doc: Record<string, unknown>): 
   const file = join(tempDir('replica'), 'sqlgate.json');
   writeFileSync(file, JSON.stringify({ ...doc, server: { host: '127.0.0.1', port } }));
   const p = startProcess(process.execPath, [...CLI, 'serve', '--config', file]);
-  await waitFor(`replica on ${port}: ${p.logs.join('')}`, async () => {
-    if (p.proc.exitCode !== null) throw new Error(`replica exited: ${p.logs.join('')}`);
-    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-  });
+  // Generous: tsx compiles the sources at start, and the machine is shared.
+  await waitFor(
+    `replica on ${port}: ${p.logs.join('')}`,
+    async () => {
+      if (p.proc.exitCode !== null) throw new Error(`replica exited: ${p.logs.join('')}`);
+      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+    },
+    60_000,
+  );
   return p;
 }
 

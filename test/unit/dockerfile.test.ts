@@ -87,14 +87,31 @@ describe('Dockerfile', () => {
       runs(build).some((r) => /npm ci(?![^&]*--omit=dev)/.test(r)),
       'the build stage runs plain npm ci',
     ).toBe(true);
-    const prod = stages.find((s) => runs(s).some((r) => /npm ci[^&]*--omit=dev/.test(r)))!;
-    expect(prod, 'a stage runs npm ci --omit=dev').toBeDefined();
-    // The runtime starts from the base image, not from a stage that holds dev dependencies or a compiler.
+    // node_modules reach the runtime only from a stage whose last install step leaves production
+    // dependencies alone: `npm ci --omit=dev`, or `npm ci` followed by `npm prune --omit=dev`.
+    const prodOnly = (stage: Stage) => {
+      const steps = runs(stage).flatMap((r) => r.split('&&').map((x) => x.trim()));
+      const last = steps.findLast((x) => /^npm (ci|install|prune)\b/.test(x)) ?? '';
+      return /--omit=dev/.test(last);
+    };
+    const modulesFrom = stages.filter((st) =>
+      ops(runtime, 'COPY').some(
+        (c) => c.args.startsWith(`--from=${st.name} `) && /node_modules/.test(c.args),
+      ),
+    );
+    expect(modulesFrom.length, 'the runtime copies node_modules from a stage').toBeGreaterThan(0);
+    for (const st of modulesFrom)
+      expect(prodOnly(st), `${st.name} keeps production dependencies only`).toBe(true);
+    // The runtime starts from the base image (or scratch plus a copy of it), not from a stage that holds
+    // dev dependencies or a compiler.
     expect(stageNamed(runtime.from)).toBeUndefined();
     expect(runs(runtime).some((r) => /npm (ci|install)|apt-get install/.test(r))).toBe(false);
-    expect(copyFrom(prod.name!).some((c) => /\/node_modules\b/.test(c.args))).toBe(true);
+    for (const c of ops(runtime, 'COPY').filter((x) => /^--from=\S+ \/ \/$/.test(x.args))) {
+      const base = stageNamed(/^--from=(\S+)/.exec(c.args)?.[1] ?? '');
+      expect(base, 'a root filesystem copied into the runtime comes from a stage').toBeDefined();
+      expect(runs(base as Stage).some((r) => /npm (ci|install)|apt-get install/.test(r))).toBe(false);
+    }
     expect(copyFrom(build.name!).some((c) => /\/dist\b/.test(c.args))).toBe(true);
-    expect(copyFrom(build.name!).some((c) => /node_modules/.test(c.args))).toBe(false);
   });
 
   it('builds better-sqlite3 where no prebuilt binary can be fetched (build tools in the install stages only)', () => {
@@ -150,7 +167,11 @@ describe('Dockerfile', () => {
     expect(ops(runtime, 'EXPOSE').map((e) => e.args)).toContain(port);
     const volumes = ops(runtime, 'VOLUME').flatMap((v) => execForm(v.args) ?? v.args.split(/\s+/));
     expect(volumes).toContain('/data');
-    expect(runs(runtime).some((r) => /chown[^&]*\/data/.test(r))).toBe(true);
+    // Made in the runtime, or in the stage whose root filesystem the runtime copies (FROM scratch).
+    const rootFrom = ops(runtime, 'COPY')
+      .map((c) => /^--from=(\S+) \/ \/$/.exec(c.args)?.[1])
+      .flatMap((n) => (n && stageNamed(n) ? [stageNamed(n) as Stage] : []));
+    expect([runtime, ...rootFrom].some((st) => runs(st).some((r) => /chown[^&]*\/data/.test(r)))).toBe(true);
   });
 
   it('copies only paths that exist and that .dockerignore lets through, including everything the build uses', () => {

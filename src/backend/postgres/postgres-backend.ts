@@ -3,13 +3,20 @@ import pg from 'pg';
 import { SqlgateError } from '../../errors.js';
 import type { BackendConfig } from '../create-backend.js';
 import { ReadOnlyGuardConnection } from '../read-only-connection.js';
-import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
+import type {
+  AcquireOptions,
+  PoolStats,
+  ReplicaStats,
+  ServerInfo,
+  StorageBackend,
+} from '../storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { type ClientState, PgConnection, type PgContext } from './postgres-connection.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import { mapPgError } from './postgres-errors.js';
 import { probePostgres } from './postgres-probe.js';
 import { PgReadOnlyConnection } from './postgres-read-only.js';
+import { fallsBackToPrimary, mayReadFromReplica, ReplicaRouter } from './postgres-replicas.js';
 import { STATEMENT_CACHE_SIZE, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import { BUILTIN_TYPES, PG_TYPE_LOOKUP_SQL, type PgType, typeFromCatalog } from './postgres-types.js';
 
@@ -43,6 +50,8 @@ export class PostgresBackend implements StorageBackend, PgContext {
   readonly name: string;
   private readonly pool: pg.Pool;
   private readOnlyPool: pg.Pool | undefined;
+  /** Streaming read replicas (`replicas` in the config), when listed. */
+  private readonly replicas: ReplicaRouter | undefined;
   private readonly states = new WeakMap<pg.PoolClient, ClientState>();
   /** Types found in pg_type (enums, extension types, rarer built-ins), by OID. */
   private readonly catalog = new Map<number, PgType>();
@@ -61,6 +70,10 @@ export class PostgresBackend implements StorageBackend, PgContext {
       throw new SqlgateError('BAD_REQUEST', `backend "${config.name}": a postgres backend needs "url"`);
     }
     this.pool = this.makePool(config.url, false);
+    if (config.replicas?.length) {
+      const maxLag = config.replicaMaxLagMs ?? 5000;
+      this.replicas = new ReplicaRouter(config.replicas, maxLag, (u) => this.makePool(u, false), this.name);
+    }
   }
 
   private makePool(url: string, readOnly: boolean): pg.Pool {
@@ -196,6 +209,19 @@ export class PostgresBackend implements StorageBackend, PgContext {
    */
   private async borrow(readOnly = false): Promise<PgConnection> {
     const enforced = readOnly && this.config.readOnlyUrl !== undefined;
+    // A read-only principal without its own credential reads from a replica when one is usable (the
+    // same login there, so the same privilege check and read-only guard apply).
+    const replica = readOnly && !enforced ? this.replicas?.pick() : undefined;
+    if (replica) {
+      try {
+        const client = await this.checkout(replica.pool);
+        this.replicas?.note(replica.target, false);
+        return new PgConnection(this, client, false);
+      } catch {
+        this.replicas?.markDown(replica.target);
+        this.replicas?.note(replica.target, true);
+      }
+    }
     const client = await this.checkout(enforced ? this.readOnlyPoolLazy : this.pool);
     return new PgConnection(this, client, enforced);
   }
@@ -220,7 +246,7 @@ export class PostgresBackend implements StorageBackend, PgContext {
     this.closed = true;
     await Promise.all([...this.pinned].map((c) => c.destroy()));
     this.pinned.clear();
-    await Promise.allSettled([this.pool.end(), this.readOnlyPool?.end()]);
+    await Promise.allSettled([this.pool.end(), this.readOnlyPool?.end(), this.replicas?.close()]);
   }
 
   async ping(timeoutMs: number): Promise<void> {
@@ -281,9 +307,30 @@ export class PostgresBackend implements StorageBackend, PgContext {
    * (BACKEND_UNAVAILABLE, once: the dead client is dropped from the pool) and never retried.
    */
   async execute(stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
+    const replica = this.replicas && mayReadFromReplica(stmt.sql) ? this.replicas.pick() : undefined;
+    if (replica) {
+      try {
+        const result = await this.executeOn(replica.pool, stmt, opts);
+        this.replicas?.note(replica.target, false);
+        return result;
+      } catch (err) {
+        // Refused as a write, a recovery conflict, or the replica is unreachable: the replica changed
+        // nothing, so the primary runs the statement (postgres-replicas.ts).
+        if (!fallsBackToPrimary(err) || opts.signal?.aborted) throw err;
+        if (err instanceof SqlgateError && err.code === 'BACKEND_UNAVAILABLE') {
+          this.replicas?.markDown(replica.target);
+        }
+        this.replicas?.note(replica.target, true);
+      }
+    }
+    return this.executeOn(this.pool, stmt, opts);
+  }
+
+  /** `execute` on one pool (the primary's or a replica's). */
+  private async executeOn(pool: pg.Pool, stmt: Statement, opts: ExecOptions): Promise<QueryResult> {
     for (let attempt = 0; ; attempt++) {
       const waitStarted = opts.timing ? performance.now() : 0;
-      const conn = await this.borrow();
+      const conn = new PgConnection(this, await this.checkout(pool), false);
       if (opts.timing) opts.timing.queueMs += performance.now() - waitStarted;
       try {
         return await conn.execute(stmt, opts);
@@ -351,6 +398,10 @@ export class PostgresBackend implements StorageBackend, PgContext {
   /** No idle connection and no room for a new one: an acquire would wait. */
   private poolSaturated(): boolean {
     return this.pool.idleCount === 0 && this.pool.totalCount >= this.config.pool.max;
+  }
+
+  replicaStats(): ReplicaStats[] {
+    return this.replicas?.stats() ?? [];
   }
 
   poolStats(): PoolStats {
