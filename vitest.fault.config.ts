@@ -9,7 +9,8 @@ export default defineConfig({
   test: {
     name: 'fault',
     include: ['test/fault/**/*.test.ts'],
-    env: { TZ: 'UTC' },
+    // Spawned gateways run the BUILT cli (dist/src/cli.js), as deployed; `npm run build` first.
+    env: { TZ: 'UTC', SQLGATE_TEST_DIST: '1' },
     testTimeout: 60_000,
     hookTimeout: 90_000,
     pool: 'forks',

@@ -1,5 +1,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,8 +61,39 @@ export interface PrivateServer {
   destroy(): Promise<void>;
 }
 
+/**
+ * Stops and removes servers an earlier, killed test run left behind (only our own temp folders, found by
+ * their name prefix), so the fixed port is free.
+ */
+function removeStale(prefix: 'sqlgate-fault-pg-' | 'sqlgate-fault-my-'): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      if (prefix === 'sqlgate-fault-pg-' && existsSync(join(dir, 'data', 'postmaster.pid'))) {
+        const [c, a] = asPostgres(join(PG_BIN, 'pg_ctl'), [
+          '-D',
+          join(dir, 'data'),
+          '-w',
+          '-m',
+          'immediate',
+          'stop',
+        ]);
+        execFileSync(c, a, { stdio: 'pipe' });
+      }
+      if (prefix === 'sqlgate-fault-my-' && existsSync(join(dir, 'mysqld.pid'))) {
+        process.kill(Number(readFileSync(join(dir, 'mysqld.pid'), 'utf8').trim()), 'SIGKILL');
+      }
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A private PostgreSQL 15 with `log_statement = all` and the pid in every log line. */
 export async function startPrivatePostgres(port: number): Promise<PrivateServer> {
+  removeStale('sqlgate-fault-pg-');
   const dir = mkdtempSync(join(tmpdir(), 'sqlgate-fault-pg-'));
   chmodSync(dir, 0o755);
   const data = join(dir, 'data');
@@ -128,6 +168,7 @@ function userIds(name: string): { uid: number; gid: number } {
 
 /** A private MariaDB with the general query log on (its file is what `log()` returns). */
 export async function startPrivateMariadb(port: number): Promise<PrivateServer> {
+  removeStale('sqlgate-fault-my-');
   const dir = mkdtempSync(join(tmpdir(), 'sqlgate-fault-my-'));
   const data = join(dir, 'data');
   const logFile = join(dir, 'general.log');
