@@ -51,8 +51,10 @@ export interface PrivateServer {
   port: number;
   /** A URL for the gateway config and for direct clients (database `fault`). */
   url: string;
-  /** Everything the server logged so far. */
+  /** Everything the server logged so far (MariaDB: the general query log). */
   log(): string;
+  /** MariaDB only: the error log (aborted connections are warned about there). */
+  errorLog?(): string;
   /** Stops the server at once, like a crash (PostgreSQL: immediate shutdown; MariaDB: SIGKILL). */
   crash(): Promise<void>;
   /** Starts it again on the same data (after `crash`). */
@@ -246,6 +248,7 @@ export async function startPrivateMariadb(port: number): Promise<PrivateServer> 
     port,
     url: `mysql://root@127.0.0.1:${port}/fault`,
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    errorLog: () => (existsSync(errFile) ? readFileSync(errFile, 'utf8') : ''),
     crash: kill,
     start,
     destroy: async () => {
