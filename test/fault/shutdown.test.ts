@@ -60,6 +60,7 @@ const CASES: Case[] = [
     start: () => startPrivatePostgres(18250),
     direct: async (url) => {
       const c = new pg.Client({ connectionString: url });
+      c.on('error', () => undefined); // the server may go away first; queries still reject
       await c.connect();
       return { query: async (sql, params) => (await c.query(sql, params)).rows, close: () => c.end() };
     },
@@ -115,6 +116,7 @@ describe.skipIf(!existsSync(DIST)).each(CASES)(
     afterAll(async () => {
       gw?.kill();
       await db?.close();
+      await holder?.close();
       await server?.destroy();
     });
 
