@@ -27,6 +27,10 @@ const CLIENT_TIMEOUT_MS = 20_000;
 const SESSIONS = 4;
 const WRITERS = 4;
 const DIST = join(import.meta.dirname, '../../dist/src/cli.js');
+if (!existsSync(DIST)) {
+  if (process.env.CI) throw new Error(`CI is set but ${DIST} is missing: run \`npm run build\` first`);
+  console.warn(`[skip] ${DIST} is missing (npm run build)`);
+}
 
 /** A request that failed below HTTP: only acceptable for requests sent after SIGTERM. */
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
