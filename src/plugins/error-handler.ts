@@ -83,11 +83,13 @@ async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
     }
     return sendError(new SqlgateError('NOT_FOUND', `no route ${request.method} ${path}`), request, reply);
   };
-  // An error on the not-found route (Fastify refuses a body-carrying method such as QUERY without a
-  // Content-Type before the handler runs) is still a request for a route or method that does not exist:
-  // 404 / 405, not the body's problem.
+  // A framework error on the not-found route (Fastify refuses a body-carrying method such as QUERY
+  // without a Content-Type before the handler runs) is still a request for a route or method that does
+  // not exist: 404 / 405, not the body's problem. Our own errors there (401 from auth) stay as they are.
   app.setErrorHandler((err, request, reply) =>
-    request.is404 ? notFound(request, reply) : sendError(toSqlgateError(err), request, reply),
+    request.is404 && !isSqlgateError(err)
+      ? notFound(request, reply)
+      : sendError(toSqlgateError(err), request, reply),
   );
   app.setNotFoundHandler(notFound);
 }

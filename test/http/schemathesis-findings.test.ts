@@ -65,6 +65,14 @@ describe('a method the spec does not list', () => {
   });
 });
 
+describe('a method the spec does not list, without credentials', () => {
+  it('is still 401 on a non-public path (no probing of what exists)', async () => {
+    const res = await t.app.inject({ method: 'QUERY' as 'GET', url: '/v1/nothing' });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('UNAUTHORIZED');
+  });
+});
+
 describe('GET /metrics without credentials', () => {
   it('answers the JSON error body, and the spec documents application/json for that 401', async () => {
     const res = await t.get('/metrics');
