@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { errorResponses } from './schemas.js';
+import { ErrorBodySchema } from './schemas.js';
 
 const EXAMPLE = `# HELP sqlgate_http_requests_total HTTP requests answered, by route pattern, method and status.
 # TYPE sqlgate_http_requests_total counter
@@ -27,11 +27,22 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
           'in the Prometheus text format (see docs/api.md for the list). Needs credentials when auth is ' +
           'configured, unless `/metrics` is listed in `auth.publicPaths`.',
         tags: ['meta'],
-        produces: ['text/plain'],
+        // Media types per status: the metrics are text, a refusal is the JSON error body like everywhere else.
         response: {
-          200: Type.String({ description: 'Prometheus text exposition format 0.0.4.', examples: [EXAMPLE] }),
+          200: {
+            description: 'Prometheus text exposition format 0.0.4.',
+            content: {
+              'text/plain': {
+                schema: Type.String({ description: 'Prometheus text exposition format 0.0.4.' }),
+                example: EXAMPLE,
+              },
+            },
+          },
           // Without credentials (when auth is configured and /metrics is not public), or a bad token.
-          ...errorResponses(401),
+          401: {
+            description: 'Unauthorized: UNAUTHORIZED',
+            content: { 'application/json': { schema: ErrorBodySchema } },
+          },
         },
       },
     },

@@ -75,9 +75,8 @@ export function sendError(err: SqlgateError, request: FastifyRequest, reply: Fas
 }
 
 async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
-  app.setErrorHandler((err, request, reply) => sendError(toSqlgateError(err), request, reply));
   const routes = trackRouteMethods(app);
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routes.allowed(path);
     if (allowed.length > 0) {
@@ -92,7 +91,16 @@ async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
       );
     }
     return sendError(new SqlgateError('NOT_FOUND', `no route ${request.method} ${path}`), request, reply);
-  });
+  };
+  // A framework error on the not-found route (Fastify refuses a body-carrying method such as QUERY
+  // without a Content-Type before the handler runs) is still a request for a route or method that does
+  // not exist: 404 / 405, not the body's problem. Our own errors there (401 from auth) stay as they are.
+  app.setErrorHandler((err, request, reply) =>
+    request.is404 && !isSqlgateError(err)
+      ? notFound(request, reply)
+      : sendError(toSqlgateError(err), request, reply),
+  );
+  app.setNotFoundHandler(notFound);
 }
 
 export default fp(errorHandlerPlugin, { name: 'sqlgate-error-handler' });

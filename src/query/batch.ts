@@ -157,6 +157,9 @@ export function checkBatchInput(input: BatchInput, limits: Config['limits']): vo
   if (hasList === hasBulk) {
     throw new SqlgateError('BAD_REQUEST', 'send either "statements" or "sql" with "paramSets", not both');
   }
+  if (hasBulk && (input.sql === undefined || input.paramSets === undefined)) {
+    throw new SqlgateError('BAD_REQUEST', 'the bulk form needs both "sql" and "paramSets"');
+  }
   const count = input.statements?.length ?? input.paramSets?.length ?? 0;
   if (count === 0) throw new SqlgateError('BAD_REQUEST', 'the batch is empty');
   if (count > limits.maxBatchStatements) {

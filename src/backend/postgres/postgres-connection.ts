@@ -395,7 +395,10 @@ export class PgConnection implements Connection {
     // In a failed transaction SET fails too; the statement will report 25P02 itself.
     if (this.state.timeoutMs === ms || this.client.getTransactionStatus() === 'E') return;
     this.state.timeoutMs = undefined;
-    await this.simple(`SET statement_timeout = ${ms}`);
+    // Bounded like the statement it prepares: over a network that went silent (test/fault) the SET would
+    // otherwise wait forever. Nothing of the caller's has been sent yet, so the lost connection is the
+    // plain retryable BACKEND_UNAVAILABLE.
+    await this.simple(`SET statement_timeout = ${ms}`, ms > 0 ? ms + CANCEL_GRACE_MS : RESET_TIMEOUT_MS);
     this.state.timeoutMs = ms;
     // Inside a transaction a ROLLBACK (to a savepoint) undoes the SET: remembered only until then.
     this.timeoutSetInTx = this.client.getTransactionStatus() !== 'I';
