@@ -46,7 +46,50 @@ const SCHEMAS: Record<string, Json> = {
   },
 };
 
-/** Adds the `application/x-ndjson` 200 response to the streaming routes. In place. */
+/** The execute routes that also answer CSV and text tables (src/query/formats/), by method. */
+const FORMAT_ROUTES: Array<[string, string]> = [
+  ['/v1/execute', 'post'],
+  ['/v1/execute', 'get'],
+  ['/v1/sessions/{id}/execute', 'post'],
+];
+
+/**
+ * Adds the text formats to the execute routes: a 200 as `text/csv` or `text/plain` (Accept or `?format=`),
+ * and every error status as one `text/plain` line when the client asked for a text format. In place.
+ */
+function addTextFormats(paths: Record<string, Json>): void {
+  for (const [path, method] of FORMAT_ROUTES) {
+    const responses = (paths[path]?.[method] as Json | undefined)?.responses as
+      | Record<string, Json>
+      | undefined;
+    if (!responses) continue;
+    for (const [status, response] of Object.entries(responses)) {
+      response.content ??= {};
+      const content = response.content as Json;
+      if (status === '200') {
+        content['text/csv'] = {
+          schema: {
+            type: 'string',
+            description: 'RFC 4180 with a header row (docs/api.md, "Debugging with curl").',
+          },
+        };
+        content['text/plain'] = {
+          schema: { type: 'string', description: 'An aligned table with the row count and time, like psql.' },
+        };
+      } else if (/^[45]\d\d$/.test(status)) {
+        content['text/plain'] = {
+          schema: {
+            type: 'string',
+            description:
+              'When a text format was asked for: one line, `ERROR <CODE> (<status> <class>): <message> [...]`.',
+          },
+        };
+      }
+    }
+  }
+}
+
+/** Adds the `application/x-ndjson` 200 response to the streaming routes, and the text formats. In place. */
 export function addStreamMedia(doc: Json): Json {
   doc.components ??= {};
   const components = doc.components as Json;
@@ -72,5 +115,6 @@ export function addStreamMedia(doc: Json): Json {
       example: EXAMPLE,
     };
   }
+  addTextFormats(paths);
   return doc;
 }
