@@ -151,6 +151,13 @@ export const NAMES_CONSTRAINT: Record<Driver, true | Unsupported> = {
   mysql: true,
 };
 
+/** Whether a NOT NULL error names the column (error.column). */
+export const NAMES_COLUMN: Record<Driver, true | Unsupported> = {
+  sqlite: { unsupported: 'the gateway passes no column for SQLite constraint errors (sqlite-errors.ts)' },
+  postgres: true,
+  mysql: true,
+};
+
 /** Extra statements before a deadlock attempt, per connection (PostgreSQL: detect it quickly). */
 export const DEADLOCK_SETUP: Record<Driver, string[]> = {
   sqlite: [],
