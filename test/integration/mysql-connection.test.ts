@@ -10,11 +10,10 @@ import { directOptions, MYSQL_URL, testBackends, uniqueName } from '../helpers/b
 
 /**
  * The MySQL Connection and pool against a real MariaDB: killed connections, bulk executeMany, truthful
- * transaction status, session reset between users, pool limits and statements stopped early.
+ * transaction status and statements stopped early. Client-gone cancel, full pool, unreachable server and
+ * release reset run on every backend in test/contract/connection-faults.test.ts.
  */
 const my = (await testBackends()).find((b) => b.driver === 'mysql');
-
-type Row = Record<string, unknown>;
 
 const OPTS = directOptions();
 const int = (value: number): ParamValue => ({ type: 'INTEGER', value });
@@ -263,66 +262,7 @@ describe('mysql connection and pool', () => {
     });
   });
 
-  describe('session state between users', () => {
-    it('release resets user variables, temporary tables, session settings and open transactions', async () => {
-      const one = await makeTestApp({ backends: { db: my.backendDoc({ pool: { max: 1 } }) } });
-      const b = one.app.backends.get('db');
-      try {
-        const c = await b.acquire();
-        const id = threadIdOf(c);
-        await q(c, 'SET @leak = 42, time_zone = "+05:00", sql_mode = ""');
-        await q(c, 'CREATE TEMPORARY TABLE leak_tmp (a INT)');
-        await c.run('START TRANSACTION');
-        await c.release();
-        const d = await b.acquire();
-        try {
-          expect(threadIdOf(d)).toBe(id);
-          expect(d.txStatus()).toBe('idle');
-          const res = await q(d, 'SELECT @leak AS v, @@time_zone AS tz, @@sql_mode AS mode');
-          expect(res.rows[0]).toMatchObject({ v: null, tz: '+00:00' });
-          expect(String((res.rows[0] as Row).mode)).toContain('STRICT_TRANS_TABLES');
-          const err = await q(d, 'SELECT * FROM leak_tmp').then(
-            () => null,
-            (e: unknown) => e as SqlgateError,
-          );
-          expect(err?.code).toBe('UNDEFINED_OBJECT');
-        } finally {
-          await d.release();
-        }
-        // Autocommit requests: state a statement leaves behind does not reach the next request.
-        await one.post('/v1/execute', { sql: 'SET @a = 1' });
-        await one.post('/v1/execute', { sql: 'SELECT @b := 2 AS b' });
-        const seen = await one.post('/v1/execute', { sql: 'SELECT @a AS a, @b AS b, @@time_zone AS tz' });
-        expect(seen.body.rows[0]).toEqual({ a: null, b: null, tz: '+00:00' });
-      } finally {
-        await one.close();
-      }
-    });
-  });
-
   describe('limits', () => {
-    it('no free connection within acquireTimeoutMs -> 503 OVERLOADED with Retry-After', async () => {
-      const one = await makeTestApp({
-        backends: { db: my.backendDoc({ pool: { max: 1, acquireTimeoutMs: 200 } }) },
-      });
-      try {
-        const held = await one.app.backends.get('db').acquire();
-        const res = await one.post('/v1/execute', { sql: 'SELECT 1' });
-        expect(res.status).toBe(503);
-        expect(res.body.error).toMatchObject({
-          code: 'OVERLOADED',
-          class: 'OperationalError',
-          retryable: true,
-        });
-        expect(res.headers['retry-after']).toBe('1');
-        expect(one.app.backends.get('db').poolStats()).toMatchObject({ inUse: 1, max: 1, waiting: 0 });
-        await held.release();
-        expect((await one.post('/v1/execute', { sql: 'SELECT 1 AS one' })).status).toBe(200);
-      } finally {
-        await one.close();
-      }
-    });
-
     it('maxRows stops a slow result early instead of draining it', async () => {
       const started = performance.now();
       // Rows wider than the server's network buffer are sent one by one as they are produced.
@@ -339,25 +279,6 @@ describe('mysql connection and pool', () => {
       expect(performance.now() - started).toBeLessThan(3000);
       expect((await exec('SELECT 1 AS one')).status).toBe(200);
     });
-
-    it('a client that goes away cancels its statement', async () => {
-      const c = await backend.acquire();
-      try {
-        const controller = new AbortController();
-        const running = q(c, 'SELECT SLEEP(5)', [], { signal: controller.signal }).then(
-          () => null,
-          (e: unknown) => e as SqlgateError,
-        );
-        await sleep(150);
-        controller.abort();
-        const err = await running;
-        expect(err?.code).toBe('STATEMENT_TIMEOUT');
-        expect(err?.message).toContain('went away');
-        expect((await q(c, 'SELECT 3 AS three')).rows[0]).toEqual({ three: 3 });
-      } finally {
-        await c.release();
-      }
-    });
   });
 
   describe('backend', () => {
@@ -370,19 +291,6 @@ describe('mysql connection and pool', () => {
         (e: unknown) => e as SqlgateError,
       );
       expect(err?.code).toBe('FORBIDDEN');
-    });
-
-    it('an unreachable server -> BACKEND_UNAVAILABLE', async () => {
-      const down = await makeTestApp({
-        backends: { db: { driver: 'mysql', url: 'mysql://root@127.0.0.1:1/test', connectTimeoutMs: 500 } },
-      });
-      try {
-        const res = await down.post('/v1/execute', { sql: 'SELECT 1' });
-        expect(res.status).toBe(503);
-        expect(res.body.error.code).toBe('BACKEND_UNAVAILABLE');
-      } finally {
-        await down.close();
-      }
     });
   });
 });

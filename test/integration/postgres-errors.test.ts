@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, StorageBackend } from '../../src/backend/storage-backend.js';
 import { TransactionManager } from '../../src/backend/transaction-manager.js';
-import { ERROR_CODES, type ErrorCode, type SqlgateError } from '../../src/errors.js';
+import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
 import { directOptions, PG_URL, testBackends, uniqueName } from '../helpers/backends.js';
 import { expectErrorBody, expectRejection } from '../helpers/errors.js';
 
 /**
- * Every gateway error a real PostgreSQL statement can produce, with its HTTP status, class, retryable flag
+ * PostgreSQL-specific error mapping (the cases every database shares, with PostgreSQL's SQLSTATEs, are in
+ * test/contract/error-mapping.test.ts): gateway errors a real PostgreSQL statement can produce, with its HTTP status, class, retryable flag
  * and SQLSTATE. Single statements go through POST /v1/execute; situations that need two transactions at
- * once (deadlock, serialization failure, lock timeout) use two pinned connections from the same backend.
+ * once (serialization failure) use two pinned connections from the same backend.
  */
 const pg = (await testBackends()).find((b) => b.driver === 'postgres');
 
@@ -275,33 +276,6 @@ describe('postgres errors', () => {
       }
     });
 
-    it('40P01: a deadlock between two connections -> DEADLOCK (409, retryable) for exactly one', async () => {
-      const [a, b] = [await backend.acquire(), await backend.acquire()];
-      try {
-        for (const c of [a, b]) {
-          await c.run("SET deadlock_timeout = '100ms'");
-          await new TransactionManager(c).begin();
-        }
-        await q(a, `UPDATE ${tbl} SET qty = qty + 1 WHERE id = 1`);
-        await q(b, `UPDATE ${tbl} SET qty = qty + 1 WHERE id = 2`);
-        const results = await Promise.allSettled([
-          q(a, `UPDATE ${tbl} SET qty = qty + 1 WHERE id = 2`),
-          q(b, `UPDATE ${tbl} SET qty = qty + 1 WHERE id = 1`),
-        ]);
-        const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
-        expect(failed).toHaveLength(1);
-        const e = failed[0]?.reason as SqlgateError;
-        expect(e.code).toBe('DEADLOCK');
-        expect(e.details.sqlState).toBe('40P01');
-        expect(ERROR_CODES.DEADLOCK).toMatchObject({ status: 409, class: 'DeadlockError', retryable: true });
-        const loser = results[0]?.status === 'rejected' ? a : b;
-        expect(loser.txStatus()).toBe('failed');
-      } finally {
-        await a.release();
-        await b.release();
-      }
-    });
-
     it('40001: a concurrent update under SERIALIZABLE -> SERIALIZATION_FAILURE (409, retryable)', async () => {
       const [a, b] = [await backend.acquire(), await backend.acquire()];
       try {
@@ -320,24 +294,6 @@ describe('postgres errors', () => {
           retryable: true,
         });
         expect(b.txStatus()).toBe('idle');
-      } finally {
-        await a.release();
-        await b.release();
-      }
-    });
-
-    it('55P03: waiting longer than lock_timeout -> LOCK_TIMEOUT (409, retryable)', async () => {
-      const [a, b] = [await backend.acquire(), await backend.acquire()];
-      try {
-        await new TransactionManager(a).begin();
-        await q(a, `SELECT * FROM ${tbl} WHERE id = 1 FOR UPDATE`);
-        await b.run("SET lock_timeout = '100ms'");
-        const e = await expectRejected(
-          q(b, `UPDATE ${tbl} SET qty = 5 WHERE id = 1`),
-          'LOCK_TIMEOUT',
-          '55P03',
-        );
-        expect(ERROR_CODES[e.code]).toMatchObject({ status: 409, class: 'LockError', retryable: true });
       } finally {
         await a.release();
         await b.release();
