@@ -1,11 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Request } from 'playwright-core';
+import type { BrowserContext, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../../routes/console.js';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 import { tempSqliteFile } from '../helpers/backends.js';
+import { type Browser, chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
 
 /**
  * The query console at /console in Debian's headless Chromium (like test/http/docs-ui.test.ts): with auth
@@ -15,14 +13,7 @@ import { tempSqliteFile } from '../helpers/backends.js';
  * saves a screenshot (docs/console.png was made that way).
  */
 
-const CHROMIUM = process.env.SQLGATE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const skipReason = existsSync(CHROMIUM)
-  ? null
-  : `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium)`;
-if (skipReason && process.env.CI) {
-  throw new Error(`CI is set but ${skipReason}: CI must run the browser test`);
-}
-if (skipReason) console.warn(`[skip] ${skipReason}`);
+const skipReason = chromiumSkipReason;
 
 const KEY = 'console-test-key-0123456789abcdef';
 
@@ -76,7 +67,7 @@ describe('query console in headless Chromium', () => {
   let t: TestApp;
   let base: string;
   let context: BrowserContext;
-  let profile: string;
+  let browser: Browser | undefined;
 
   beforeAll(async () => {
     t = await makeTestApp({
@@ -97,28 +88,13 @@ describe('query console in headless Chromium', () => {
     );
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
-    profile = mkdtempSync(join(tmpdir(), 'sqlgate-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1200, height: 720 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium({ width: 1200, height: 720 });
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await t?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('runs a query, shows rows, types and timing, shows a coded error; the token is never in a URL', async () => {

@@ -1,10 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 import { tempSqliteFile } from '../helpers/backends.js';
+import { type Browser, chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
 
 /**
  * /docs renders in a real browser: Debian's Chromium, headless, driven by playwright-core over a real
@@ -12,14 +10,7 @@ import { tempSqliteFile } from '../helpers/backends.js';
  * (`apt-get install -y chromium`).
  */
 
-const CHROMIUM = process.env.SQLGATE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const skipReason = existsSync(CHROMIUM)
-  ? null
-  : `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium)`;
-if (skipReason && process.env.CI) {
-  throw new Error(`CI is set but ${skipReason}: CI must run the browser test`);
-}
-if (skipReason) console.warn(`[skip] ${skipReason}`);
+const skipReason = chromiumSkipReason;
 
 describe('Swagger UI at /docs in headless Chromium', () => {
   if (skipReason) {
@@ -29,34 +20,20 @@ describe('Swagger UI at /docs in headless Chromium', () => {
   let t: TestApp;
   let base: string;
   let context: BrowserContext;
-  let profile: string;
+  let browser: Browser | undefined;
 
   beforeAll(async () => {
     t = await makeTestApp({ backends: { main: { driver: 'sqlite', database: tempSqliteFile() } } });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const addr = t.app.server.address() as { port: number };
     base = `http://127.0.0.1:${addr.port}`;
-    profile = mkdtempSync(join(tmpdir(), 'sqlgate-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await t?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('lists the operations, renders one expanded, and loads nothing from outside the server', async () => {
