@@ -182,8 +182,5 @@ export const KNOWN_DEFECTS: Record<
   postgres: {
     'waiting-after-timeout': 'poolStats().waiting still counts a waiter whose acquire timed out (OVERLOADED)',
   },
-  mysql: {
-    'aborted-signal-runs':
-      'a statement given an already aborted signal runs instead of failing STATEMENT_TIMEOUT',
-  },
+  mysql: {},
 };

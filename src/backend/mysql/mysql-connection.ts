@@ -96,6 +96,12 @@ export class MysqlConnection implements Connection {
 
   /** One statement; retried once when the server asks for a re-prepare, or via the text protocol. */
   private async run1(sql: string, values: MysqlParam[], opts: ExecOptions): Promise<QueryResult> {
+    if (opts.signal?.aborted) {
+      // As on PostgreSQL: nothing is sent for a client that is already gone.
+      throw new SqlgateError('STATEMENT_TIMEOUT', 'the client went away before the statement started', {
+        backend: this.services.backend,
+      });
+    }
     try {
       return await runStatement(this.raw, this.state, sql, values, opts, this.services);
     } catch (err) {
