@@ -179,8 +179,6 @@ export const KNOWN_DEFECTS: Record<
       'a PRAGMA set by an autocommit request stays on the pooled connection (only an open transaction ' +
       'triggers a reset on release, sqlite-connection.ts)',
   },
-  postgres: {
-    'waiting-after-timeout': 'poolStats().waiting still counts a waiter whose acquire timed out (OVERLOADED)',
-  },
+  postgres: {},
   mysql: {},
 };

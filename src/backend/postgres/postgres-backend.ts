@@ -60,6 +60,8 @@ export class PostgresBackend implements StorageBackend, PgContext {
   private readonly pinned = new Set<PgConnection>();
   private version: string | undefined;
   private closed = false;
+  /** Acquires of the main pool that timed out but still sit in pg-pool's queue (not counted as waiting). */
+  private abandonedWaiters = 0;
   /** Whether the main login can act outside the database (see `acquire`); asked once. */
   private privileged: boolean | undefined;
 
@@ -185,10 +187,17 @@ export class PostgresBackend implements StorageBackend, PgContext {
     } finally {
       clearTimeout(timer);
     }
-    // Give the client back whenever it does arrive.
+    // Give the client back whenever it does arrive; until then pg-pool still counts it as a waiter.
+    const counted = pool === this.pool;
+    if (counted) this.abandonedWaiters++;
     pending.then(
-      (c) => c.release(),
-      () => {},
+      (c) => {
+        if (counted) this.abandonedWaiters--;
+        c.release();
+      },
+      () => {
+        if (counted) this.abandonedWaiters--;
+      },
     );
     if (pool.totalCount >= this.config.pool.max) {
       throw new SqlgateError('OVERLOADED', `no PostgreSQL connection became free within ${timeoutMs} ms`, {
@@ -411,7 +420,7 @@ export class PostgresBackend implements StorageBackend, PgContext {
       total,
       idle,
       inUse: total - idle,
-      waiting: this.pool.waitingCount,
+      waiting: Math.max(0, this.pool.waitingCount - this.abandonedWaiters),
       max: this.config.pool.max,
     };
   }
