@@ -174,11 +174,7 @@ export const KNOWN_DEFECTS: Record<
   Driver,
   Partial<Record<'autocommit-reset' | 'waiting-after-timeout' | 'aborted-signal-runs', string>>
 > = {
-  sqlite: {
-    'autocommit-reset':
-      'a PRAGMA set by an autocommit request stays on the pooled connection (only an open transaction ' +
-      'triggers a reset on release, sqlite-connection.ts)',
-  },
+  sqlite: {},
   postgres: {},
   mysql: {},
 };

@@ -41,6 +41,9 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** SQL that may leave per-connection state behind (checked by word, so a false match only costs a reset). */
+const CONNECTION_STATE = /\b(?:pragma|temp|temporary)\b/i;
+
 /** Hands the connection back to its pool; `clean` is false when a full reset is needed first. */
 export interface ConnectionOwner {
   giveBack(conn: SqliteConnection, fullReset: boolean): Promise<void>;
@@ -61,6 +64,8 @@ export class SqliteConnection implements Connection {
   private readonly streams = new Map<number, WorkerStream>();
   private seq = 0;
   private inTransaction = false;
+  /** A statement may have changed per-connection state (a PRAGMA, a temporary object): reset on release. */
+  private stateChanged = false;
   private closed = false;
   private readonly exited: Promise<void>;
 
@@ -150,6 +155,7 @@ export class SqliteConnection implements Connection {
         }),
       );
     }
+    if ('sql' in req && CONNECTION_STATE.test(req.sql)) this.stateChanged = true;
     const id = ++this.seq;
     return new Promise<WorkerResponse>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -354,6 +360,7 @@ export class SqliteConnection implements Connection {
 
   async reset(): Promise<void> {
     this.unwrap(await this.call({ op: 'reset' }));
+    this.stateChanged = false;
   }
 
   async release(): Promise<void> {
@@ -361,10 +368,13 @@ export class SqliteConnection implements Connection {
     await this.owner.giveBack(this, true);
   }
 
-  /** Back to the pool after an autocommit statement: only a transaction left open needs a reset. */
+  /**
+   * Back to the pool after an autocommit statement: a reset only when a transaction was left open or the
+   * statement may have changed the connection's state (PRAGMA, TEMP objects), so the next user never sees it.
+   */
   async releaseQuick(): Promise<void> {
     if (this.closed) return;
-    await this.owner.giveBack(this, this.inTransaction);
+    await this.owner.giveBack(this, this.inTransaction || this.stateChanged);
   }
 
   async destroy(): Promise<void> {
