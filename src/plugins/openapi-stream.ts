@@ -1,3 +1,5 @@
+import { ERROR_CODES } from '../errors.js';
+
 /**
  * The NDJSON form of the execute routes (src/query/stream.ts) in the OpenAPI document. Fastify's response
  * schemas describe the JSON body it serializes; a stream is written past the serializer, so its media type
@@ -46,6 +48,15 @@ const SCHEMAS: Record<string, Json> = {
   },
 };
 
+/** An error line as src/query/formats/error-line.ts writes it, for the first registered code with `status`. */
+function errorLineExample(status: number): string {
+  const [code, spec] = Object.entries(ERROR_CODES).find(([, e]) => e.status === status) ?? [
+    'INTERNAL',
+    ERROR_CODES.INTERNAL,
+  ];
+  return `ERROR ${code} (${status} ${spec.class}): ${spec.description} [requestId 5a5e2dd6-3740-4487-b4e3-864e8d6a7e8b]\n`;
+}
+
 /** The execute routes that also answer CSV and text tables (src/query/formats/), by method. */
 const FORMAT_ROUTES: Array<[string, string]> = [
   ['/v1/execute', 'post'],
@@ -72,9 +83,12 @@ function addTextFormats(paths: Record<string, Json>): void {
             type: 'string',
             description: 'RFC 4180 with a header row (docs/api.md, "Debugging with curl").',
           },
+          example: 'id,email,balance\r\n1,ada@example.com,12.30\r\n',
         };
         content['text/plain'] = {
           schema: { type: 'string', description: 'An aligned table with the row count and time, like psql.' },
+          example:
+            ' id | email           | balance\n----+-----------------+---------\n  1 | ada@example.com |   12.30\n(1 row)\nTime: 0.412 ms\n',
         };
       } else if (/^[45]\d\d$/.test(status)) {
         content['text/plain'] = {
@@ -83,6 +97,7 @@ function addTextFormats(paths: Record<string, Json>): void {
             description:
               'When a text format was asked for: one line, `ERROR <CODE> (<status> <class>): <message> [...]`.',
           },
+          example: errorLineExample(Number(status)),
         };
       }
     }
