@@ -56,12 +56,14 @@ done
 # positive_data_acceptance is left out: a schema-valid body still carries arbitrary SQL, which the
 # database rightly refuses with a documented 4xx. Everything else, including negative_data_rejection
 # (schema-invalid input must get a 4xx), is checked.
+# One worker: with two, hypothesis 6.170 crashed once in CI with a KeyError in its lambda-source cache
+# (hypothesis/internal/lambda_sources.py, shared between the worker threads) — a tool failure, not ours.
 status=0
 "$VENV/bin/st" run "http://127.0.0.1:$PORT/openapi.json" \
   -H "Authorization: Bearer $key" \
   --checks all --exclude-checks positive_data_acceptance \
   --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" \
-  --workers 2 --seed 15 --request-timeout 10 --no-color \
+  --workers 1 --seed 15 --request-timeout 10 --no-color \
   --generation-database none \
   --suppress-health-check all || status=$?
 if [ "$status" -ne 0 ]; then
