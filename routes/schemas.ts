@@ -126,6 +126,19 @@ export const QueryResultSchema = Type.Object(
           format: Type.String({ description: '`postgres`, `mysql` or `sqlite`: whose plan shape.' }),
           analyze: Type.Boolean(),
           plan: Type.Unknown({ description: "The database's plan as JSON." }),
+          actual: Type.Optional(
+            Type.Object(
+              {
+                rows: Type.Integer({ description: 'Rows the statement returned.' }),
+                affectedRows: Type.Integer({ description: 'Rows it changed.' }),
+                durationMs: Type.Number({ description: 'Its time on the database in ms (µs precision).' }),
+              },
+              {
+                description:
+                  'SQLite `analyze` only (it has no EXPLAIN ANALYZE): what running the statement after the plan measured.',
+              },
+            ),
+          ),
         },
         { description: 'With `options.explain` only.' },
       ),

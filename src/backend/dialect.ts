@@ -71,6 +71,12 @@ export interface ExplainDialect {
    * (where a rollback cannot undo everything); `none`: not offered (UNSUPPORTED_FEATURE).
    */
   readonly analyze: 'rollback' | 'read-only' | 'none';
+  /**
+   * Optional, default false. True when the plan statement cannot run the statement it explains (SQLite has
+   * no EXPLAIN ANALYZE): for `analyze` the gateway then asks for the plan and runs the statement itself
+   * right after, in the same rolled-back transaction, and reports what that run measured (`actual`).
+   */
+  readonly analyzeByRunning?: boolean;
   /** The statement that returns the plan of `sql`, with the same placeholders and params. */
   sql(sql: string, analyze: boolean): string;
   /** The plan out of that statement's rows (cells in column order), as one JSON value. */

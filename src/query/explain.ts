@@ -16,6 +16,21 @@ export interface PlanInfo {
   analyze: boolean;
   /** The database's plan as JSON. */
   plan: JsonValue;
+  /**
+   * Only with `analyze` on a database whose plan statement cannot run the statement (SQLite): what the
+   * gateway measured running it, right after asking for the plan.
+   */
+  actual?: ActualRun;
+}
+
+/** What one run of the explained statement did (SQLite's `analyze`). */
+export interface ActualRun {
+  /** Rows the statement returned. */
+  rows: number;
+  /** Rows it changed (0 for a read). */
+  affectedRows: number;
+  /** Time on the database in ms, rounded to the microsecond. */
+  durationMs: number;
 }
 
 /** The QueryResult of the EXPLAIN statement, `command: "EXPLAIN"`, plus the plan read out of it. */
@@ -70,7 +85,9 @@ export async function runExplain(
     const { begin, end } = backend.dialect.beginSql({ readOnly });
     for (const s of begin) await conn.run(s);
     try {
-      return read(await conn.execute(sql, opts));
+      const result = read(await conn.execute(sql, opts));
+      if (backend.dialect.explain?.analyzeByRunning) result.plan.actual = await measureRun(conn, stmt, opts);
+      return result;
     } finally {
       if (conn.txStatus() !== 'idle') await conn.run('ROLLBACK');
       for (const s of end) await conn.run(s);
@@ -78,6 +95,16 @@ export async function runExplain(
   } finally {
     await conn.release();
   }
+}
+
+/** Runs the statement itself (inside runExplain's rolled-back transaction) and keeps only its measures. */
+async function measureRun(conn: Connection, stmt: Statement, opts: ExecOptions): Promise<ActualRun> {
+  const run = await conn.execute(stmt, { ...opts, timing: undefined });
+  return {
+    rows: run.rowCount,
+    affectedRows: run.affectedRows,
+    durationMs: Math.round(run.durationMs * 1000) / 1000,
+  };
 }
 
 /**

@@ -104,6 +104,32 @@ describe.each(backends)('explain: $driver', (tb) => {
     if (res.body.plan.format === 'postgres') expect(res.body.plan.plan[0].Plan['Actual Rows']).toBe(2);
     if (res.body.plan.format === 'mysql')
       expect(JSON.stringify(res.body.plan.plan)).toMatch(/"r_rows":\s*2\b/);
+    if (dialect().explain?.analyzeByRunning) {
+      // SQLite: the plan, plus what running the statement after it measured.
+      expect(Object.keys(res.body.plan).sort()).toEqual(['actual', 'analyze', 'format', 'plan']);
+      expect(res.body.plan.actual.rows).toBe(2);
+      expect(res.body.plan.actual.affectedRows).toBe(0);
+      expect(typeof res.body.plan.actual.durationMs).toBe('number');
+      expect(res.body.plan.actual.durationMs).toBeGreaterThanOrEqual(0);
+      const some = await t.exec(`SELECT v FROM ${name} WHERE id = ${dialect().placeholder(0)}`, [2], {
+        explain: 'analyze',
+      });
+      expect(some.status, JSON.stringify(some.body)).toBe(200);
+      expect(some.body.plan.actual.rows).toBe(1);
+      expect(String(some.body.plan.plan[0].detail)).toMatch(/SEARCH|PRIMARY KEY|INTEGER PRIMARY KEY/);
+    } else expect(res.body.plan.actual).toBeUndefined();
+  });
+
+  it('explain: "analyze" of a statement that fails while running is its coded error, and changes nothing', async () => {
+    if (analyze() === 'none') return;
+    // A row that breaks the primary key fails only when it runs (the plan alone is fine): PostgreSQL's
+    // rolled-back run says so; SQLite and MariaDB refuse the write in their READ ONLY transaction first.
+    const res = await t.exec(`INSERT INTO ${name} (id, v) VALUES (1, 'dup')`, undefined, {
+      explain: 'analyze',
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.body.error.code).toBe(analyze() === 'rollback' ? 'UNIQUE_VIOLATION' : 'READ_ONLY_VIOLATION');
+    expect(await count()).toBe(2);
   });
 
   it('explain: "analyze" of an INSERT leaves no row (rolled back, or refused by a READ ONLY transaction)', async () => {

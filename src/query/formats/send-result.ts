@@ -3,10 +3,11 @@ import { stringifyExact } from '../../backend/json-text.js';
 import type { QueryResult } from '../../backend/types.js';
 import { stringifyQueryResult } from '../../plugins/serializer-compiler.js';
 import type { PlanInfo } from '../explain.js';
-import { toCsv } from './csv.js';
+import { csvBytes } from './csv.js';
 import { FORMAT_CONTENT_TYPES, flagParam, negotiateFormat, type ResponseFormat } from './negotiate.js';
 import { serverTiming } from './server-timing.js';
-import { DEFAULT_MAX_WIDTH, toTextTable } from './text-table.js';
+import { DEFAULT_MAX_WIDTH } from './text-table.js';
+import { textTableBytes } from './text-table-bytes.js';
 
 /**
  * The one hook the statement routes need for output formats: `onRequest: negotiateFormatHook` picks the
@@ -102,12 +103,15 @@ export function sendResult(
   const query = request.query as FormatQuery | undefined;
   result.durationMs = roundMs(result.durationMs);
   const started = performance.now();
-  let body: string;
-  if (format === 'csv') body = toCsv(result);
-  else if (format === 'text') body = toTextTable(result, { maxWidth: maxWidthOf(query) });
-  else body = jsonBody(result, flagParam(query?.pretty));
-  // One pass to UTF-8 for large bodies (see asPayload in serializer-compiler.ts).
-  const payload = body.length > 64 * 1024 ? Buffer.from(body) : body;
+  let payload: string | Buffer;
+  // CSV and the table are written as UTF-8 bytes directly (cell-grid.ts); JSON is one string, turned into
+  // bytes in one pass when large (see asPayload in serializer-compiler.ts).
+  if (format === 'csv') payload = csvBytes(result);
+  else if (format === 'text') payload = textTableBytes(result, { maxWidth: maxWidthOf(query) });
+  else {
+    const body = jsonBody(result, flagParam(query?.pretty));
+    payload = body.length > 64 * 1024 ? Buffer.from(body) : body;
+  }
   const serMs = performance.now() - started;
   reply.header('server-timing', serverTiming({ queueMs: timing.queueMs, dbMs: result.durationMs, serMs }));
   // NDJSON is accepted for the streaming handler; a result that reaches here is answered as JSON.

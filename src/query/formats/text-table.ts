@@ -66,18 +66,54 @@ function footer(result: QueryResult, truncated: number, maxWidth: number): strin
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const HAS_CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** Shows cell texts the table's way (control characters escaped, long values cut) and counts the cuts. */
+export class CellShow {
+  /** How many values were cut so far. */
+  truncated = 0;
+
+  constructor(private readonly maxWidth: number) {}
+
+  /** `text` as the table shows it. */
+  show(text: string): string {
+    const clean = HAS_CONTROL.test(text) ? text.replace(CONTROL, escapeControl) : text;
+    if (clean.length <= this.maxWidth) return clean;
+    this.truncated++;
+    return `${clean.slice(0, Math.max(1, this.maxWidth - 1))}…`;
+  }
+}
+
+/** Whether a column's values are right-aligned (numbers). */
+export function rightAligned(type: GenericType): boolean {
+  return NUMERIC.has(type);
+}
+
+/** The header line (names centred) and the dashed line under it, each ending in a newline. */
+export function headLines(header: string[], widths: number[]): string {
+  const headLine = header
+    .map((h, i) => {
+      const pad = (widths[i] as number) - h.length;
+      return ' '.repeat(pad >> 1) + h + ' '.repeat(pad - (pad >> 1));
+    })
+    .join(' | ')
+    .trimEnd();
+  return ` ${headLine}\n${widths.map((w) => '-'.repeat(w + 2)).join('+')}\n`;
+}
+
+/** The footer lines after the rows, each ending in a newline. */
+export function footerText(result: QueryResult, truncated: number, maxWidth: number): string {
+  return `${footer(result, truncated, maxWidth).join('\n')}\n`;
+}
+
+/**
+ * The table as a string, cell by cell. The response uses textTableBytes (text-table-bytes.ts), which
+ * writes the same bytes faster; this form is its reference and serves results without rows JSON text.
+ */
 export function toTextTable(result: QueryResult, opts: TableOptions): string {
   const { columns } = result;
-  if (columns.length === 0) return `${footer(result, 0, opts.maxWidth).join('\n')}\n`;
-  let truncated = 0;
-  const show = (text: string): string => {
-    const clean = HAS_CONTROL.test(text) ? text.replace(CONTROL, escapeControl) : text;
-    if (clean.length <= opts.maxWidth) return clean;
-    truncated++;
-    return `${clean.slice(0, Math.max(1, opts.maxWidth - 1))}…`;
-  };
+  if (columns.length === 0) return footerText(result, 0, opts.maxWidth);
+  const cut = new CellShow(opts.maxWidth);
   const n = columns.length;
-  const header = columns.map((c) => show(c.name));
+  const header = columns.map((c) => cut.show(c.name));
   const widths = header.map((h) => h.length);
   // First pass: every cell's text (flat, row-major) and each column's width.
   const rows = rowTexts(result);
@@ -86,20 +122,13 @@ export function toTextTable(result: QueryResult, opts: TableOptions): string {
   for (const row of rows) {
     for (let i = 0; i < n; i++) {
       const t = row[i] as string | null;
-      const s = t === null ? 'NULL' : show(t);
+      const s = t === null ? 'NULL' : cut.show(t);
       if (s.length > (widths[i] as number)) widths[i] = s.length;
       cells[k++] = s;
     }
   }
-  const right = columns.map((c) => NUMERIC.has(c.type));
-  const headLine = header
-    .map((h, i) => {
-      const pad = (widths[i] as number) - h.length;
-      return ' '.repeat(pad >> 1) + h + ' '.repeat(pad - (pad >> 1));
-    })
-    .join(' | ')
-    .trimEnd();
-  let out = ` ${headLine}\n${widths.map((w) => '-'.repeat(w + 2)).join('+')}\n`;
+  const right = columns.map((c) => rightAligned(c.type));
+  let out = headLines(header, widths);
   // Second pass: padded lines; the last column is not padded on the left-aligned side (no trailing blanks).
   k = 0;
   for (let r = 0; r < rows.length; r++) {
@@ -113,5 +142,5 @@ export function toTextTable(result: QueryResult, opts: TableOptions): string {
     }
     out += `${line.trimEnd()}\n`;
   }
-  return `${out}${footer(result, truncated, opts.maxWidth).join('\n')}\n`;
+  return out + footerText(result, cut.truncated, opts.maxWidth);
 }
