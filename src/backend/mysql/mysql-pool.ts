@@ -15,6 +15,12 @@ import {
   rawIsDead,
   type StatementServices,
 } from './mysql-raw.js';
+import {
+  assertMysqlConnection,
+  assertMysqlPackets,
+  assertMysqlPool,
+  mysql2PoolCounts,
+} from './mysql2-internals.js';
 
 /** Options shared by every connection; the URL gives host, port, user, password and database. */
 export interface MysqlPoolOptions {
@@ -67,6 +73,7 @@ export class MysqlPool implements ConnectionOwner {
       waitForConnections: true,
       queueLimit: 0,
     });
+    assertMysqlPool(this.pool);
     // A connection that dies while idle in the pool emits 'error'; mysql2 drops it, nothing else to do.
     this.pool.on('connection', (c) => c.on('error', () => undefined));
     const backend = o.backend;
@@ -144,8 +151,11 @@ export class MysqlPool implements ConnectionOwner {
     raw.on('error', dead);
     raw.on('end', dead);
     this.states.set(raw, state);
+    assertMysqlConnection(raw);
     await this.setSession(raw, state);
-    const rows = await internalQuery(raw, state, 'SELECT @@max_allowed_packet', null, this.services);
+    // Binary protocol (values []), so the first connection also checks mysql2's Execute command class.
+    const rows = await internalQuery(raw, state, 'SELECT @@max_allowed_packet', [], this.services);
+    assertMysqlPackets();
     state.maxAllowedPacket = Number(rows[0]?.[0] ?? state.maxAllowedPacket);
     return state;
   }
@@ -186,7 +196,7 @@ export class MysqlPool implements ConnectionOwner {
             state = await this.init(raw);
           } catch (err) {
             raw.destroy();
-            throw this.unavailable(err);
+            throw err instanceof SqlgateError && err.code === 'INTERNAL' ? err : this.unavailable(err);
           }
         }
         if (rawIsDead(raw, state)) {
@@ -270,15 +280,11 @@ export class MysqlPool implements ConnectionOwner {
   }
 
   stats(): PoolStats {
-    const internals = this.pool as unknown as {
-      _allConnections?: { length: number };
-      _freeConnections?: { length: number };
-    };
+    const counts = mysql2PoolCounts(this.pool);
     const inUse = this.leased.size;
-    const idle = internals._freeConnections?.length ?? 0;
     return {
-      total: internals._allConnections?.length ?? inUse + idle,
-      idle,
+      total: counts.all,
+      idle: counts.free,
       inUse,
       waiting: this.waiters.length,
       max: this.o.max,

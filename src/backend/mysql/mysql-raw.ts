@@ -1,6 +1,6 @@
-import type { EventEmitter } from 'node:events';
 import { SqlgateError } from '../../errors.js';
 import type { MysqlParam } from './mysql-values.js';
+import { mysql2Gone, type RawConnection, watchEofStatus } from './mysql2-internals.js';
 
 /**
  * The mysql2 connection as this backend sees it: small hand-written interfaces for the members it uses (so
@@ -13,33 +13,8 @@ export const STATUS = { IN_TRANS: 0x1, AUTOCOMMIT: 0x2, SESSION_STATE_CHANGED: 0
 /** How long a killed statement may take to end before its connection is closed instead. */
 export const KILL_GRACE_MS = 5_000;
 
-/** A mysql2 command as an event emitter (`fields`, `result`, `error`, `end`); `execute` is its packet hook. */
-export interface RawCommand extends EventEmitter {
-  next: unknown;
-  execute(packet: RawPacket | null, connection: unknown): boolean;
-  /** Execute commands only: the row parser class for a result set's fields (replaced to decode rows here). */
-  buildParserFromFields?: (fields: unknown, connection: unknown) => new () => unknown;
-}
-
-export interface RawPacket {
-  isEOF(): boolean;
-  eofStatusFlags(): number;
-}
-
-/** The members of a mysql2 (pool) connection this backend uses; hand-written so tests can fake them. */
-export interface RawConnection extends EventEmitter {
-  threadId: number | null;
-  execute(options: { sql: string; values: MysqlParam[]; rowsAsArray: boolean }): RawCommand;
-  query(options: { sql: string; rowsAsArray: boolean }): RawCommand;
-  reset(callback: (err: Error | null) => void): void;
-  unprepare(sql: string): void;
-  release(): void;
-  destroy(): void;
-  readonly _fatalError?: unknown;
-  readonly _protocolError?: unknown;
-  readonly _closing?: boolean;
-  readonly stream?: { destroyed?: boolean };
-}
+/** The mysql2 members this backend uses; every private one is listed in mysql2-internals.ts. */
+export type { RawCommand, RawConnection, RawPacket } from './mysql2-internals.js';
 
 /** What mysql2 reports for a statement without a result set (an OK packet). */
 export interface OkHeader {
@@ -71,13 +46,7 @@ export class ConnState {
 
 /** Whether mysql2 already knows the socket is gone (nothing can be sent). */
 export function rawIsDead(raw: RawConnection, state: ConnState): boolean {
-  return (
-    state.dead ||
-    !!raw._fatalError ||
-    !!raw._protocolError ||
-    raw._closing === true ||
-    raw.stream?.destroyed === true
-  );
+  return state.dead || mysql2Gone(raw);
 }
 
 /** Services a statement needs from its backend. */
@@ -155,6 +124,10 @@ export function internalQuery(
       state.abortPending = null;
       if (error) reject(services.mapError(error));
       else resolve(rows);
+    });
+    // Last, with every listener in place: a changed driver rejects here (the pool then drops the connection).
+    watchEofStatus(cmd, values !== null, (flags) => {
+      state.status = flags;
     });
   });
 }

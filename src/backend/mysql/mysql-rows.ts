@@ -3,6 +3,7 @@ import { approxJsonSize } from '../result-limits.js';
 import type { GenericType, Int64Mode, JsonValue } from '../types.js';
 import { type FieldInfo, FLAG, T } from './mysql-types.js';
 import type { Encoder } from './mysql-values.js';
+import type { RowPacket } from './mysql2-internals.js';
 
 /**
  * Binary-protocol rows decoded straight from the packet into JSON values. mysql2's own row parser builds
@@ -14,26 +15,8 @@ import type { Encoder } from './mysql-values.js';
  * @see https://mariadb.com/kb/en/resultset-row/#binary-resultset-row
  */
 
-/** The mysql2 packet members the readers use (its `Packet` class). */
-export interface RowPacket {
-  buffer: Buffer;
-  offset: number;
-  readInt8(): number;
-  readSInt8(): number;
-  readInt16(): number;
-  readSInt16(): number;
-  readInt32(): number;
-  readSInt32(): number;
-  readFloat(): number;
-  readDouble(): number;
-  readLengthCodedNumber(): number | null;
-  readLengthCodedString(encoding: string): string | null;
-  readLengthCodedBuffer(): Buffer | null;
-  readDateTimeString(decimals: number, timeSep: string | null, columnType: number): string;
-  readTimeString(): string;
-  parseGeometryValue(): unknown;
-  parseVector(): unknown;
-}
+/** The mysql2 packet members the readers use (its `Packet` class; listed in mysql2-internals.ts). */
+export type { RowPacket } from './mysql2-internals.js';
 
 /** One non-null cell -> its JSON value. */
 export type Reader = (p: RowPacket) => JsonValue;

@@ -10,7 +10,6 @@ import {
   KILL_GRACE_MS,
   notSent,
   type OkHeader,
-  type RawCommand,
   type RawConnection,
   rawIsDead,
   STATUS,
@@ -27,6 +26,7 @@ import {
 } from './mysql-rows.js';
 import { type FieldInfo, FLAG, mysqlDbType, mysqlGenericType, T } from './mysql-types.js';
 import { columnEncoder, type Encoder, type MysqlParam } from './mysql-values.js';
+import { decodeRowsWith, watchEofStatus } from './mysql2-internals.js';
 
 /**
  * Runs one statement on a mysql2 connection and streams its rows into JSON values: the row limit and the
@@ -212,14 +212,9 @@ function send(
 
     // mysql2 reports the status flags of OK packets but not of the EOF packet that ends a result set;
     // read them as the packet goes by so txStatus() stays truthful after a SELECT (autocommit=0 begins one).
-    const rowState = (Object.getPrototypeOf(cmd) as { row?: unknown }).row;
-    if (typeof rowState === 'function') {
-      const handle = cmd.execute;
-      cmd.execute = function (this: RawCommand, packet, connection) {
-        if (packet && this.next === rowState && packet.isEOF()) state.status = packet.eofStatusFlags();
-        return handle.call(this, packet, connection);
-      };
-    }
+    watchEofStatus(cmd, values !== null, (flags) => {
+      state.status = flags;
+    });
 
     if (values) {
       // Binary rows are decoded here, straight from the packet, instead of by mysql2's row parser; the
@@ -258,14 +253,7 @@ function send(
           return ROW_TAKEN;
         },
       };
-      // mysql2 instantiates what this returns (`new Parser()`); a class whose constructor returns the decoder.
-      class RowDecoder {
-        constructor() {
-          // biome-ignore lint/correctness/noConstructorReturn: mysql2 takes the decoder from `new`.
-          return decoder;
-        }
-      }
-      cmd.buildParserFromFields = () => RowDecoder;
+      decodeRowsWith(cmd, decoder);
     }
 
     cmd.on('fields', (fields: FieldInfo[] | undefined) => {

@@ -11,6 +11,7 @@ import type {
   StorageBackend,
 } from '../storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
+import { assertPgClient } from './pg-internals.js';
 import { type ClientState, PgConnection, type PgContext } from './postgres-connection.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import { mapPgError } from './postgres-errors.js';
@@ -181,8 +182,9 @@ export class PostgresBackend implements StorageBackend, PgContext {
     });
     try {
       const got = await Promise.race([pending, timeout]);
-      if (got !== timedOut) return got;
+      if (got !== timedOut) return this.checked(got);
     } catch (err) {
+      if (err instanceof SqlgateError) throw err;
       throw mapPgError(err, this.name, true);
     } finally {
       clearTimeout(timer);
@@ -210,6 +212,20 @@ export class PostgresBackend implements StorageBackend, PgContext {
       `connecting to PostgreSQL took longer than ${timeoutMs} ms`,
       { backend: this.name },
     );
+  }
+
+  /**
+   * A new client whose pg internals (pg-internals.ts) are not as this backend drives them is destroyed
+   * and refused loudly (INTERNAL, naming the member), so a driver upgrade cannot fall back silently.
+   */
+  private checked(client: pg.PoolClient): pg.PoolClient {
+    try {
+      assertPgClient(client);
+      return client;
+    } catch (err) {
+      client.release(true);
+      throw new SqlgateError('INTERNAL', (err as Error).message, { backend: this.name }, { cause: err });
+    }
   }
 
   /**

@@ -6,10 +6,11 @@ import type { RowSink, StreamExecOptions, StreamSummary } from '../row-stream.js
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Connection, TxStatus } from '../storage-backend.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
+import { pgCancelKey, pgDestroySocket, pgQueryable, pgWire } from './pg-internals.js';
 import { type CancelTarget, sendCancel } from './postgres-cancel.js';
 import { isServerError, mapPgError } from './postgres-errors.js';
 import { buildResult, unresolvedOids } from './postgres-result.js';
-import { PgStatement, type PgWire, type StatementFailure, type StatementPlan } from './postgres-statement.js';
+import { PgStatement, type StatementFailure, type StatementPlan } from './postgres-statement.js';
 import type { CachedStatement, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import { PgStreamQuery } from './postgres-stream.js';
 import type { PgType } from './postgres-types.js';
@@ -146,7 +147,7 @@ export class PgConnection implements Connection {
 
   /** The client is gone or unusable. */
   get isLost(): boolean {
-    return this.state.lost || !(this.client as unknown as { _queryable: boolean })._queryable;
+    return this.state.lost || !pgQueryable(this.client);
   }
 
   private unavailable(message: string): SqlgateError {
@@ -498,25 +499,13 @@ export class PgConnection implements Connection {
   }
 
   private cancelTarget(): CancelTarget {
-    const c = this.client as unknown as {
-      connectionParameters: { host: string; port: number };
-      processID: number;
-      secretKey: number;
-    };
-    return {
-      host: c.connectionParameters.host,
-      port: Number(c.connectionParameters.port),
-      processID: c.processID,
-      secretKey: c.secretKey,
-    };
+    return pgCancelKey(this.client);
   }
 
   /** Closes the socket under a statement that would not stop; pg then fails everything on it. */
   private kill(): void {
     this.state.lost = true;
-    (
-      this.client as unknown as { connection: PgWire & { stream: { destroy(): void } } }
-    ).connection.stream.destroy();
+    pgDestroySocket(pgWire(this.client));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { SqlgateError } from '../../errors.js';
 import { approxJsonSize } from '../result-limits.js';
 import type { Int64Mode, JsonNumbersMode, JsonValue, RowMode } from '../types.js';
+import { type PgWire, pgDestroySocket, pgWriteRaw } from './pg-internals.js';
 import { isServerError } from './postgres-errors.js';
 import type { FieldDescription } from './postgres-statement-cache.js';
 import type { PgType } from './postgres-types.js';
@@ -29,15 +30,8 @@ import { WireWriter } from './postgres-wire.js';
  * @see https://www.postgresql.org/docs/15/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY
  */
 
-/** The parts of pg's Connection this file writes to (hand-written: @types/pg does not describe them). */
-export interface PgWire {
-  sync(): void;
-  query(text: string): void;
-  sendCopyFail(message: string): void;
-  stream: { writable?: boolean; write(data: Buffer): boolean; destroy?: () => void };
-  once(event: string, listener: (...args: unknown[]) => void): unknown;
-  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
-}
+/** pg's Connection as this file drives it; its private members are all listed in pg-internals.ts. */
+export type { PgWire } from './pg-internals.js';
 
 /** The outcome of one parameter set (or the one simple query). */
 export interface RawResult {
@@ -180,7 +174,7 @@ export class PgStatement {
       bytes = w.finish();
     }
     // What pg's own sends do: a socket that is no longer writable fails the query through its error events.
-    if (connection.stream.writable) connection.stream.write(bytes);
+    pgWriteRaw(connection, bytes);
     return null;
   }
 
@@ -346,7 +340,7 @@ export class PgStatement {
     connection.sendCopyFail('COPY FROM STDIN is not supported through the gateway');
     if (!this.plan.paramSets) return;
     if (this.plan.paramSets.length > 1) {
-      connection.stream.destroy?.();
+      pgDestroySocket(connection);
       return;
     }
     connection.sync();
