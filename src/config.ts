@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
-import type { BackendConfig } from './backend/create-backend.js';
+import type { BackendConfig } from './backend/backend-config.js';
 
 /**
  * The one configuration schema. A file (YAML or JSON) plus environment interpolation, checked once at

@@ -1,7 +1,7 @@
 import { debuglog } from 'node:util';
 import pg from 'pg';
 import { SqlgateError } from '../../errors.js';
-import type { BackendConfig } from '../create-backend.js';
+import type { BackendConfig } from '../backend-config.js';
 import { ReadOnlyGuardConnection } from '../read-only-connection.js';
 import type {
   AcquireOptions,
