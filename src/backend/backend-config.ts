@@ -1,35 +1,15 @@
-/** Pool settings shared by every driver. */
-export interface PoolConfig {
-  /** Most connections open at once (SQLite: worker threads). */
-  max: number;
-  /** How long `acquire` waits for a free connection before OVERLOADED. */
-  acquireTimeoutMs: number;
-  /** Idle connections are closed after this long. */
-  idleTimeoutMs: number;
-}
+import type { BackendSchemaType } from '../config/schema.js';
 
-/** One backend as the validated config describes it. */
-export interface BackendConfig {
+/*
+ * What a backend is built from. Both types are derived from the config schema (src/config/schema.ts), so
+ * a field added there reaches every backend's constructor with its type, and no copy can drift.
+ */
+
+/** One backend as the validated config describes it (schema defaults applied), with its name. */
+export type BackendConfig = BackendSchemaType & {
+  /** The key of the backend in `backends`. */
   name: string;
-  driver: 'postgres' | 'mysql' | 'sqlite';
-  /** postgres:// or mysql:// URL; for SQLite, `database` is used instead. */
-  url?: string;
-  /** A URL with a least-privilege (SELECT-only) user, used for read-only principals. */
-  readOnlyUrl?: string;
-  /** SQLite file path or `:memory:`. */
-  database?: string;
-  pool: PoolConfig;
-  /** Connect timeout for server databases; SQLite busy_timeout. */
-  connectTimeoutMs: number;
-  /** SQLite: how long a writer waits for the lock before LOCK_TIMEOUT. */
-  busyTimeoutMs: number;
-  /** PostgreSQL: named prepared statements kept per connection; 0 = never prepare under a name. */
-  statementCacheSize?: number;
-  /**
-   * URLs of streaming read replicas (PostgreSQL): autocommit reads go there, everything else to `url`.
-   * See src/backend/postgres/postgres-replicas.ts.
-   */
-  replicas?: string[];
-  /** A replica further behind than this (ms of replay lag) gets no reads until it catches up. */
-  replicaMaxLagMs?: number;
-}
+};
+
+/** Pool settings shared by every driver. */
+export type PoolConfig = BackendConfig['pool'];
