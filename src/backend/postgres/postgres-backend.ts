@@ -2,7 +2,6 @@ import { debuglog } from 'node:util';
 import pg from 'pg';
 import { SqlgateError } from '../../errors.js';
 import type { BackendConfig } from '../backend-config.js';
-import { ReadOnlyGuardConnection } from '../read-only-connection.js';
 import type {
   AcquireOptions,
   PoolStats,
@@ -16,6 +15,7 @@ import { PostgresDialect } from './postgres-dialect.js';
 import { mapPgError } from './postgres-errors.js';
 import { probePostgres } from './postgres-probe.js';
 import { PgReadOnlyConnection } from './postgres-read-only.js';
+import { ReadOnlyGuardConnection } from './postgres-read-only-guard.js';
 import { fallsBackToPrimary, mayReadFromReplica, ReplicaRouter } from './postgres-replicas.js';
 import { STATEMENT_CACHE_SIZE, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import { BUILTIN_TYPES, PG_TYPE_LOOKUP_SQL, type PgType, typeFromCatalog } from './postgres-types.js';

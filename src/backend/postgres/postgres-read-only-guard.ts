@@ -1,7 +1,7 @@
-import { SqlgateError } from '../errors.js';
-import type { RowSink, StreamExecOptions, StreamSummary } from './row-stream.js';
-import type { Connection, TxStatus } from './storage-backend.js';
-import type { ExecOptions, ParamValue, QueryResult, Statement } from './types.js';
+import { SqlgateError } from '../../errors.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from '../row-stream.js';
+import type { Connection, TxStatus } from '../storage-backend.js';
+import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
 
 /**
  * Makes an ordinary connection safe for a read-only principal on a database whose READ ONLY transactions are
@@ -19,18 +19,15 @@ import type { ExecOptions, ParamValue, QueryResult, Statement } from './types.js
  *    next statement gets its own READ ONLY transaction again.
  * It relies on one statement per call (the backends refuse multi-statement strings) and must not be used
  * where the database itself commits implicitly (MySQL DDL): such backends need a read-only credential.
+ * It is PostgreSQL's answer to `acquire({ readOnly: true })` without a `readOnlyUrl`, so it lives in this
+ * folder; the rest of the gateway sees only `readOnlyEnforced` and `readOnlyBy` (storage-backend.ts).
  */
 export class ReadOnlyGuardConnection implements Connection {
   readonly readOnlyEnforced = true;
+  /** Writes are refused by the READ ONLY transactions this wrapper opens: the client cannot drive its own. */
+  readonly readOnlyBy = 'transaction' as const;
 
-  constructor(private readonly inner: Connection) {
-    if (!inner.dialect.capabilities.readOnlyTransactions) {
-      throw new SqlgateError(
-        'FORBIDDEN',
-        'read-only access on this backend needs a read-only credential (readOnlyUrl)',
-      );
-    }
-  }
+  constructor(private readonly inner: Connection) {}
 
   get dialect() {
     return this.inner.dialect;
