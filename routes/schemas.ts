@@ -1,7 +1,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { ISOLATION_LEVELS } from '../src/backend/dialect.js';
 import { GENERIC_TYPES } from '../src/backend/types.js';
-import { ERROR_CODES } from '../src/errors.js';
+import { ErrorBodySchema } from '../src/error-body-schema.js';
 
 /** TypeBox schemas shared by the route plugins; they are also the OpenAPI components. */
 
@@ -160,46 +160,7 @@ export const QueryResultSchema = Type.Object(
   },
 );
 
-const codes = Object.keys(ERROR_CODES) as Array<keyof typeof ERROR_CODES>;
-
-export const ErrorBodySchema = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.Union(codes.map((c) => Type.Literal(c))),
-      message: Type.String(),
-      class: Type.Union([Type.String(), Type.Null()]),
-      retryable: Type.Boolean(),
-      sqlState: Type.Optional(Type.String()),
-      dbCode: Type.Optional(Type.Union([Type.String(), Type.Number()])),
-      detail: Type.Optional(Type.String()),
-      hint: Type.Optional(Type.String()),
-      position: Type.Optional(Type.Integer()),
-      constraint: Type.Optional(Type.String()),
-      table: Type.Optional(Type.String()),
-      column: Type.Optional(Type.String()),
-      statementIndex: Type.Optional(Type.Integer()),
-      backend: Type.Optional(Type.String()),
-      requestId: Type.String(),
-    }),
-  },
-  {
-    $id: 'ErrorBody',
-    examples: [
-      {
-        error: {
-          code: 'UNIQUE_VIOLATION',
-          message: 'duplicate key value violates unique constraint "users_email_key"',
-          class: 'IntegrityError',
-          retryable: false,
-          sqlState: '23505',
-          constraint: 'users_email_key',
-          backend: 'main',
-          requestId: 'req-1',
-        },
-      },
-    ],
-  },
-);
+export { ErrorBodySchema };
 
 /** Response schemas for every error status a route can answer with. */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {

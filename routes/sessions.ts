@@ -1,53 +1,35 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { authorizeBackend } from '../src/auth/scopes.js';
-import type { BeginOptions } from '../src/backend/dialect.js';
-import { prepareStatement } from '../src/backend/prepare.js';
 import type { Config } from '../src/config.js';
 import type { BatchInput } from '../src/query/batch.js';
 import { execOptions } from '../src/query/exec-options.js';
-import { explainInSession } from '../src/query/explain.js';
 import { negotiateFormatHook, sendResult, streamsRows } from '../src/query/formats/send-result.js';
 import { sessionStream } from '../src/query/stream-execute.js';
-import { BatchResultSchema, batchResponse, observeBatch, SessionBatchBodySchema } from './batch.js';
 import {
-  ExecuteOptionsSchema,
-  errorResponses,
-  FormatQuerySchema,
-  IsolationLevelSchema,
-  QueryResultSchema,
-  STATEMENT_ERROR_STATUSES,
-  StatementSchema,
-} from './schemas.js';
+  beginInSession,
+  createSavepoint,
+  endSavepoint,
+  endSession,
+  executeInSession,
+} from '../src/sessions/session-service.js';
+import { BatchResultSchema, batchResponse, observeBatch, SessionBatchBodySchema } from './batch.js';
+import { errorResponses, FormatQuerySchema, QueryResultSchema, STATEMENT_ERROR_STATUSES } from './schemas.js';
+import {
+  BeginBodySchema,
+  beginFields,
+  EndBodySchema,
+  EndResultSchema,
+  SavepointBodySchema,
+  SavepointParams,
+  SavepointResultSchema,
+  SESSION_ERRORS,
+  SessionIdParams,
+  SessionInfoSchema,
+  SessionStatementSchema,
+} from './session-schemas.js';
 
-const SessionIdParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64, description: 'The id POST /v1/sessions returned.' }),
-});
-
-const SavepointName = Type.String({
-  minLength: 1,
-  maxLength: 63,
-  pattern: '^[^\\u0000-\\u001f]+$',
-  description: 'A savepoint name; always sent quoted, so any printable text is safe.',
-});
-
-const SavepointParams = Type.Object({ id: SessionIdParams.properties.id, name: SavepointName });
-
-const TxStatusSchema = Type.Union([Type.Literal('idle'), Type.Literal('active'), Type.Literal('failed')], {
-  description: 'What the database says: `failed` is a PostgreSQL transaction aborted by an error.',
-});
-
-const beginFields = {
-  isolationLevel: Type.Optional(IsolationLevelSchema),
-  readOnly: Type.Optional(
-    Type.Boolean({ description: 'A read-only transaction, enforced by the database.' }),
-  ),
-  deferrable: Type.Optional(
-    Type.Boolean({
-      description: 'PostgreSQL SERIALIZABLE READ ONLY DEFERRABLE; UNSUPPORTED_FEATURE elsewhere.',
-    }),
-  ),
-};
+export { SessionInfoSchema };
 
 export const OpenSessionBodySchema = Type.Object(
   {
@@ -72,124 +54,6 @@ export const OpenSessionBodySchema = Type.Object(
   },
   { additionalProperties: false, examples: [{ isolationLevel: 'SERIALIZABLE' }, { begin: false }] },
 );
-
-export const SessionInfoSchema = Type.Object(
-  {
-    id: Type.String({ description: '192 random bits, base64url; bound to the principal that opened it.' }),
-    backend: Type.String(),
-    status: Type.Union([Type.Literal('ready'), Type.Literal('busy')], {
-      description: '`busy` while a request runs on the session.',
-    }),
-    transactionStatus: TxStatusSchema,
-    inTransaction: Type.Boolean(),
-    savepoints: Type.Array(Type.String(), {
-      description: 'Savepoints made through the API, outermost first.',
-    }),
-    createdAt: Type.String({ format: 'date-time' }),
-    lastActivityAt: Type.String({ format: 'date-time' }),
-    expiresAt: Type.String({
-      format: 'date-time',
-      description: 'When the session ends unless used again (idle timeout or maximum lifetime, the earlier).',
-    }),
-    idleTimeoutMs: Type.Integer(),
-    queued: Type.Integer({ description: 'Requests waiting behind the one running.' }),
-  },
-  {
-    $id: 'SessionInfo',
-    examples: [
-      {
-        id: 'q7Lw2kJd9xV0aB3nR5tY8uE1iO4pS6fG',
-        backend: 'main',
-        status: 'ready',
-        transactionStatus: 'active',
-        inTransaction: true,
-        savepoints: [],
-        createdAt: '2024-05-01T12:00:00.000Z',
-        lastActivityAt: '2024-05-01T12:00:01.250Z',
-        expiresAt: '2024-05-01T12:01:01.250Z',
-        idleTimeoutMs: 60000,
-        queued: 0,
-      },
-    ],
-  },
-);
-
-const EndBodySchema = Type.Object(
-  {
-    close: Type.Optional(
-      Type.Boolean({
-        description:
-          'Also close the session (default true), whatever the outcome. false keeps the pinned connection ' +
-          'for another transaction (POST .../begin, or BEGIN as SQL).',
-      }),
-    ),
-  },
-  {
-    additionalProperties: false,
-    description: 'Optional: no body means the defaults.',
-    examples: [{}, { close: false }],
-  },
-);
-
-const EndResultSchema = Type.Object(
-  {
-    id: Type.String(),
-    committed: Type.Optional(Type.Boolean()),
-    rolledBack: Type.Boolean({ description: 'A transaction was open and has been rolled back.' }),
-    closed: Type.Boolean(),
-    transactionStatus: TxStatusSchema,
-    inTransaction: Type.Boolean(),
-  },
-  {
-    examples: [
-      {
-        id: 'q7Lw2kJd9xV0aB3nR5tY8uE1iO4pS6fG',
-        committed: true,
-        rolledBack: false,
-        closed: true,
-        transactionStatus: 'idle',
-        inTransaction: false,
-      },
-    ],
-  },
-);
-
-const SavepointResultSchema = Type.Object(
-  {
-    name: Type.String(),
-    transactionStatus: TxStatusSchema,
-    inTransaction: Type.Boolean(),
-  },
-  { examples: [{ name: 'before_import', transactionStatus: 'active', inTransaction: true }] },
-);
-
-const SessionStatementSchema = Type.Object(
-  { ...StatementSchema.properties, options: Type.Optional(ExecuteOptionsSchema) },
-  {
-    additionalProperties: false,
-    examples: [
-      { sql: 'SELECT balance FROM accounts WHERE id = :id FOR UPDATE', params: { id: 1 } },
-      { sql: 'BEGIN' },
-    ],
-  },
-);
-
-const BeginBodySchema = Type.Object(beginFields, {
-  additionalProperties: false,
-  description: 'Optional: no body means the backend default isolation level, read-write.',
-  examples: [{}, { isolationLevel: 'SERIALIZABLE', readOnly: true, deferrable: true }],
-});
-
-const SavepointBodySchema = Type.Object(
-  { name: Type.Optional(SavepointName) },
-  {
-    additionalProperties: false,
-    description: 'Optional: without a name the gateway picks one (sp_1, sp_2, ...).',
-    examples: [{ name: 'before_import' }, {}],
-  },
-);
-
-const SESSION_ERRORS = errorResponses(400, 401, 403, 404, 409, 410, 413, 415, 429, 500, 503, 504);
 
 /**
  * Interactive sessions: a pinned connection per session, FIFO per session, timeouts, savepoints.
@@ -252,16 +116,7 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         response: { 200: EndResultSchema, ...SESSION_ERRORS },
       },
     },
-    async (request) => {
-      const { id } = request.params;
-      const { rolledBack } = await store.runAndClose(
-        id,
-        request.principal,
-        'closed by the client',
-        async () => ({}),
-      );
-      return { id, rolledBack, closed: true, transactionStatus: 'idle' as const, inTransaction: false };
-    },
+    async (request) => endSession(store, request.params.id, request.principal, 'close', true),
   );
 
   app.post(
@@ -285,15 +140,16 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       }
       const opts = execOptions(limits, options, undefined, request.principal.limits?.maxRows);
       const timing = { queueMs: 0 };
-      const queued = performance.now();
-      const result = await store.run(request.params.id, request.principal, async (s) => {
-        timing.queueMs = performance.now() - queued;
-        const stmt = prepareStatement(s.backend.dialect, sql, params);
-        if (options?.explain) return explainInSession(s, stmt, opts, options.explain);
-        const result = await s.execute(stmt, opts);
-        app.metrics.observeResult(s.backend.name, result);
-        return result;
-      });
+      const stmt = { sql, params, explain: options?.explain };
+      const result = await executeInSession(
+        store,
+        request.params.id,
+        request.principal,
+        stmt,
+        opts,
+        timing,
+        (b, r) => app.metrics.observeResult(b, r),
+      );
       return sendResult(request, reply, result, timing);
     },
   );
@@ -339,17 +195,7 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         response: { 200: SessionInfoSchema, ...SESSION_ERRORS },
       },
     },
-    async (request) => {
-      const opts: BeginOptions = {};
-      const b = request.body;
-      if (b.isolationLevel) opts.isolationLevel = b.isolationLevel;
-      if (b.readOnly !== undefined) opts.readOnly = b.readOnly;
-      if (b.deferrable !== undefined) opts.deferrable = b.deferrable;
-      return store.run(request.params.id, request.principal, async (s) => {
-        await s.begin(opts);
-        return s.info();
-      });
-    },
+    async (request) => beginInSession(store, request.params.id, request.principal, request.body),
   );
 
   app.post(
@@ -364,10 +210,7 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       },
     },
     async (request, reply) => {
-      const result = await store.run(request.params.id, request.principal, async (s) => {
-        const name = await s.savepoint(request.body.name);
-        return savepointResult(name, s.conn.txStatus());
-      });
+      const result = await createSavepoint(store, request.params.id, request.principal, request.body.name);
       return reply.code(201).send(result);
     },
   );
@@ -387,14 +230,8 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
           response: { 200: SavepointResultSchema, ...SESSION_ERRORS },
         },
       },
-      async (request) => {
-        const { id, name } = request.params;
-        return store.run(id, request.principal, async (s) => {
-          if (action === 'rollback') await s.rollbackTo(name);
-          else await s.releaseSavepoint(name);
-          return savepointResult(name, s.conn.txStatus());
-        });
-      },
+      async (request) =>
+        endSavepoint(store, request.params.id, request.principal, request.params.name, action),
     );
   }
 
@@ -412,38 +249,8 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         response: { 200: EndResultSchema, ...SESSION_ERRORS },
       },
     },
-    async (request) => {
-      const { id } = request.params;
-      if (request.body.close ?? true) {
-        const { rolledBack } = await store.runAndClose(
-          id,
-          request.principal,
-          'committed and closed',
-          (s) => s.commit(),
-          'commit failed, rolled back and closed',
-        );
-        return {
-          id,
-          committed: true,
-          rolledBack,
-          closed: true,
-          transactionStatus: 'idle' as const,
-          inTransaction: false,
-        };
-      }
-      return store.run(id, request.principal, async (s) => {
-        await s.commit();
-        const tx = s.conn.txStatus();
-        return {
-          id,
-          committed: true,
-          rolledBack: false,
-          closed: false,
-          transactionStatus: tx,
-          inTransaction: tx !== 'idle',
-        };
-      });
-    },
+    async (request) =>
+      endSession(store, request.params.id, request.principal, 'commit', request.body.close ?? true),
   );
 
   app.post(
@@ -460,34 +267,9 @@ const sessionsRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         response: { 200: EndResultSchema, ...SESSION_ERRORS },
       },
     },
-    async (request) => {
-      const { id } = request.params;
-      if (request.body.close ?? true) {
-        const { result, rolledBack } = await store.runAndClose(
-          id,
-          request.principal,
-          'rolled back and closed',
-          (s) => s.rollback(),
-        );
-        return {
-          id,
-          rolledBack: result.rolledBack || rolledBack,
-          closed: true,
-          transactionStatus: 'idle' as const,
-          inTransaction: false,
-        };
-      }
-      return store.run(id, request.principal, async (s) => {
-        const { rolledBack } = await s.rollback();
-        const tx = s.conn.txStatus();
-        return { id, rolledBack, closed: false, transactionStatus: tx, inTransaction: tx !== 'idle' };
-      });
-    },
+    async (request) =>
+      endSession(store, request.params.id, request.principal, 'rollback', request.body.close ?? true),
   );
 };
-
-function savepointResult(name: string, tx: 'idle' | 'active' | 'failed') {
-  return { name, transactionStatus: tx, inTransaction: tx !== 'idle' };
-}
 
 export default sessionsRoute;

@@ -4,7 +4,7 @@ import { compileStatement, leadingKeyword, scanSql } from '../../src/backend/sql
 import type { TxStatus } from '../../src/backend/storage-backend.js';
 import type { TransactionManager } from '../../src/backend/transaction-manager.js';
 import type { ExecOptions, ParamValue, QueryResult, Statement } from '../../src/backend/types.js';
-import { toSqlgateError } from '../../src/plugins/error-handler.js';
+import { toSqlgateError } from '../../src/to-sqlgate-error.js';
 import type { HranaBatch, HranaCond, HranaRequest, HranaStmt } from './hrana-requests.js';
 import {
   type HranaError,

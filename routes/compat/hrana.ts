@@ -5,11 +5,11 @@ import type { Connection, StorageBackend } from '../../src/backend/storage-backe
 import { TransactionManager } from '../../src/backend/transaction-manager.js';
 import type { Config } from '../../src/config.js';
 import { SqlgateError } from '../../src/errors.js';
-import { toSqlgateError } from '../../src/plugins/error-handler.js';
 import { execOptions } from '../../src/query/exec-options.js';
 import { acquireFor, runAsPrincipal } from '../../src/query/read-only.js';
 import { streamLimits } from '../../src/query/stream.js';
 import type { Session } from '../../src/sessions/session.js';
+import { toSqlgateError } from '../../src/to-sqlgate-error.js';
 import { BatonRegistry } from './batons.js';
 import { streamCursor } from './hrana-cursor.js';
 import {

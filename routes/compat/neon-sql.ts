@@ -6,12 +6,12 @@ import type { StorageBackend } from '../../src/backend/storage-backend.js';
 import type { JsonValue, QueryResult } from '../../src/backend/types.js';
 import type { Config } from '../../src/config.js';
 import { SqlgateError } from '../../src/errors.js';
-import { toSqlgateError } from '../../src/plugins/error-handler.js';
 import { parseJsonBody } from '../../src/plugins/json-body.js';
 import { type BatchInput, runBatch } from '../../src/query/batch.js';
 import { clientSignal } from '../../src/query/client-signal.js';
 import { execOptions } from '../../src/query/exec-options.js';
 import { acquireFor, runAsPrincipal } from '../../src/query/read-only.js';
+import { toSqlgateError } from '../../src/to-sqlgate-error.js';
 import { observeBatch } from '../batch.js';
 import { columnOid, pgText } from './pg-text.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { BackendRegistry } from '../backend/backend-registry.js';
 import type { StorageBackend } from '../backend/storage-backend.js';
 import { SqlgateError } from '../errors.js';
-import type { BackendRegistry } from '../plugins/backends.js';
 import type { Principal } from './principal.js';
 
 /**

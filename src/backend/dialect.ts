@@ -1,4 +1,5 @@
 import type { LexerOptions } from './sql-lexer.js';
+import type { TypeMapper } from './type-mapper.js';
 import type { GenericType, JsonValue } from './types.js';
 
 /** The isolation levels a client may ask for; anything else is refused before reaching SQL. */
@@ -52,7 +53,12 @@ export interface Dialect {
    * after it ends (SQLite restores `query_only`).
    */
   beginSql(opts: BeginOptions): { begin: string[]; end: string[] };
-  /** DDL type name for a generic type (the TypeMapper's other direction). */
+  /**
+   * This database's TypeMapper (`<db>-types.ts`): native type name -> GenericType, and the DDL type that
+   * stores each GenericType without loss.
+   */
+  readonly types: TypeMapper;
+  /** DDL type name for a generic type: `types.ddl[type]` (kept as a method for callers and fakes). */
   ddlType(type: GenericType): string;
   /**
    * Optional: how the database shows a statement's plan (`options.explain`). Without it a request for a

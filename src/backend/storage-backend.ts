@@ -54,10 +54,17 @@ export interface Connection {
   txStatus(): TxStatus;
   /**
    * Optional: true when the connection refuses every write by itself, whatever SQL it is sent (SQLite opened
-   * read-only, or a pool on `readOnlyUrl`). From `acquire({ readOnly: true })` a connection without it gets
-   * each statement wrapped in a read-only transaction (src/query/read-only.ts).
+   * read-only, or a pool on `readOnlyUrl`, or PostgreSQL's READ ONLY transaction guard). `acquire({ readOnly:
+   * true })` must answer with such a connection or throw; src/query/read-only.ts refuses one without it.
    */
   readonly readOnlyEnforced?: boolean;
+  /**
+   * Optional, with `readOnlyEnforced`: what refuses the writes. `connection` (the default): the credential
+   * or open mode, whatever SQL arrives, so the client may send its own BEGIN/COMMIT. `transaction`: READ
+   * ONLY transactions the connection opens around each statement, so client-driven transactions
+   * (`begin: false` sessions) are refused for it.
+   */
+  readonly readOnlyBy?: 'connection' | 'transaction';
   /**
    * Optional: true once the connection can no longer be used (destroyed, lost, its worker killed after a
    * timeout). A session checks it after every call so it can end itself instead of reporting a dead

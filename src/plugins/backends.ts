@@ -1,28 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { BackendRegistry } from '../backend/backend-registry.js';
 import { createBackend } from '../backend/create-backend.js';
 import type { StorageBackend } from '../backend/storage-backend.js';
 import type { Config } from '../config.js';
-import { SqlgateError } from '../errors.js';
-
-/** Every configured backend by name, created at start and closed with the app. */
-export class BackendRegistry {
-  constructor(
-    private readonly byName: Map<string, StorageBackend>,
-    readonly defaultName: string,
-  ) {}
-
-  /** The named backend (or the default); BACKEND_NOT_FOUND otherwise. */
-  get(name: string | undefined): StorageBackend {
-    const backend = this.byName.get(name ?? this.defaultName);
-    if (!backend) throw new SqlgateError('BACKEND_NOT_FOUND', `no backend named "${name}" is configured`);
-    return backend;
-  }
-
-  all(): StorageBackend[] {
-    return [...this.byName.values()];
-  }
-}
+import type { SqlgateError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

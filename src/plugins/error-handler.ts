@@ -1,46 +1,10 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ERROR_CODES, type ErrorCode, isSqlgateError, SqlgateError, toErrorBody } from '../errors.js';
+import { isSqlgateError, SqlgateError, toErrorBody } from '../errors.js';
 import { errorLine } from '../query/formats/error-line.js';
 import { wantsTextErrors } from '../query/formats/send-result.js';
+import { toSqlgateError } from '../to-sqlgate-error.js';
 import { trackRouteMethods } from './protocol-errors.js';
-
-/** Fastify's own error codes -> ours. */
-const FASTIFY_CODES: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'BAD_REQUEST',
-};
-
-/**
- * Turns anything thrown into the documented error body. Messages from the JSON parser are replaced:
- * they quote the body, and the body holds params.
- */
-export function toSqlgateError(err: unknown): SqlgateError {
-  if (isSqlgateError(err)) return err;
-  const e = err as FastifyError & { validation?: Array<{ instancePath?: string; message?: string }> };
-  if (e?.validation) {
-    const first = e.validation
-      .slice(0, 5)
-      .map((v) => `${v.instancePath || '/'} ${v.message ?? 'is invalid'}`)
-      .join('; ');
-    return new SqlgateError('BAD_REQUEST', `request ${e.validationContext ?? 'body'} is invalid: ${first}`);
-  }
-  const mapped = e?.code ? FASTIFY_CODES[e.code] : undefined;
-  if (mapped === 'BAD_REQUEST' || (e instanceof SyntaxError && e.statusCode === 400)) {
-    return new SqlgateError('BAD_REQUEST', 'the request body is not valid JSON');
-  }
-  if (mapped) return new SqlgateError(mapped, ERROR_CODES[mapped].description);
-  if (e?.statusCode === 429)
-    return new SqlgateError('RATE_LIMITED', 'rate limit exceeded', { retryAfter: 1 });
-  if (e?.statusCode === 404) return new SqlgateError('NOT_FOUND', 'no such route');
-  if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return new SqlgateError('BAD_REQUEST', 'the request is invalid');
-  }
-  return new SqlgateError('INTERNAL', 'internal error', {}, { cause: err });
-}
 
 export function sendError(err: SqlgateError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const status = err.status;

@@ -7,7 +7,7 @@ import type { ExecOptions, ParamValue, QueryResult, Statement } from '../backend
 import { decodeParams } from '../backend/value-mapper.js';
 import type { Config } from '../config.js';
 import { SqlgateError } from '../errors.js';
-import { toSqlgateError } from '../plugins/error-handler.js';
+import { toSqlgateError } from '../to-sqlgate-error.js';
 import { type ClientStatementOptions, execOptions } from './exec-options.js';
 
 /**

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../auth/principal.js';
-import { ReadOnlyGuardConnection } from '../backend/read-only-connection.js';
 import type { Connection, StorageBackend } from '../backend/storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../backend/types.js';
 import { SqlgateError } from '../errors.js';
@@ -11,14 +10,15 @@ import { SqlgateError } from '../errors.js';
  * Their statements run on a connection from `backend.acquire({ readOnly: true })`. A backend answers that
  * with either
  *  - a connection that refuses writes by itself (`readOnlyEnforced`): SQLite opened SQLITE_OPEN_READONLY, a
- *    pool on the backend's `readOnlyUrl` (a database user with SELECT grants only), or a
- *    ReadOnlyGuardConnection that runs every statement inside a READ ONLY transaction; or
+ *    pool on the backend's `readOnlyUrl` (a database user with SELECT grants only), or PostgreSQL's guard
+ *    that runs every statement inside a READ ONLY transaction (`readOnlyBy: 'transaction'`,
+ *    src/backend/postgres/postgres-read-only-guard.ts); or
  *  - an error (FORBIDDEN), when the database cannot make that airtight and no `readOnlyUrl` is configured
  *    (MySQL/MariaDB: DDL commits a read-only transaction implicitly and `SELECT ... INTO OUTFILE` runs in one;
  *    PostgreSQL as a superuser: `COPY ... TO PROGRAM` runs in one).
- * A connection that arrives without `readOnlyEnforced` is wrapped in a ReadOnlyGuardConnection here, so a
- * backend that ignored the flag still cannot be written through. "Refuse what cannot be enforced rather
- * than hoping."
+ * A connection that arrives without `readOnlyEnforced` is released and refused (FORBIDDEN), so a backend
+ * that ignored the flag still cannot be written through. "Refuse what cannot be enforced rather than
+ * hoping."
  */
 
 /** True when the connection itself refuses writes, whatever SQL is sent. */
@@ -39,21 +39,19 @@ export async function acquireFor(
 ): Promise<Connection> {
   if (!principal.readOnly) return backend.acquire();
   const conn = await backend.acquire({ readOnly: true });
-  if (conn instanceof ReadOnlyGuardConnection && opts.clientDrivesTransactions) {
+  if (!enforcesReadOnly(conn)) {
+    await conn.release();
+    throw new SqlgateError(
+      'FORBIDDEN',
+      `backend "${backend.name}" cannot give a read-only principal a connection that refuses writes`,
+      { backend: backend.name },
+    );
+  }
+  if (opts.clientDrivesTransactions && conn.readOnlyBy === 'transaction') {
     await conn.release();
     throw clientTransactionsForbidden(backend.name);
   }
-  if (enforcesReadOnly(conn)) return conn;
-  if (opts.clientDrivesTransactions) {
-    await conn.release();
-    throw clientTransactionsForbidden(backend.name);
-  }
-  try {
-    return new ReadOnlyGuardConnection(conn);
-  } catch (err) {
-    await conn.release();
-    throw err;
-  }
+  return conn;
 }
 
 function clientTransactionsForbidden(backend: string): SqlgateError {

@@ -6,7 +6,7 @@ import type { Connection } from '../backend/storage-backend.js';
 import type { Column, ExecOptions, Statement } from '../backend/types.js';
 import type { Config } from '../config.js';
 import { SqlgateError, toErrorBody } from '../errors.js';
-import { toSqlgateError } from '../plugins/error-handler.js';
+import { toSqlgateError } from '../to-sqlgate-error.js';
 import { clientSignal } from './client-signal.js';
 
 /**

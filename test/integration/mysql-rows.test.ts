@@ -70,6 +70,8 @@ describe('mysql binary row decoding', () => {
       pool: { max: 2, acquireTimeoutMs: 5000, idleTimeoutMs: 10_000 },
       connectTimeoutMs: 5000,
       busyTimeoutMs: 0,
+      statementCacheSize: 100,
+      replicaMaxLagMs: 5000,
     });
     await backend.connect();
     raw = mysql.createConnection({ ...connectionOptions(MYSQL_URL, 5000) });

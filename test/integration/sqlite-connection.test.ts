@@ -48,6 +48,8 @@ describe('sqlite connection', () => {
       pool: { max: 2, acquireTimeoutMs: 5_000, idleTimeoutMs: 60_000 },
       connectTimeoutMs: 5_000,
       busyTimeoutMs: 1_000,
+      statementCacheSize: 100,
+      replicaMaxLagMs: 5000,
     });
     await backend.connect();
     conn = await backend.acquire();

@@ -98,6 +98,53 @@ describe('configuration', () => {
     );
   });
 
+  it('lists schema and cross-field problems together, each with its path', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: {},
+        document: {
+          server: { port: 'eighty' },
+          backends: {
+            pg: { driver: 'postgres' },
+            lite: { driver: 'sqlite', database: 'x.db', pool: { max: 0 } },
+          },
+          defaultBackend: 'nowhere',
+          sessions: { idleTimeoutMs: 100000, maxLifetimeMs: 5000 },
+          auth: { apiKeys: [{ name: 'k' }], jwt: { issuer: 'i', audience: 'a' } },
+        },
+      }),
+    );
+    // Schema violations ...
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\/server\/port: /),
+        expect.stringMatching(/^\/backends\/lite\/pool\/max: /),
+      ]),
+    );
+    // ... and every cross-field rule in the same answer.
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '/backends/pg: a postgres backend needs "url"',
+        '/defaultBackend: no backend named "nowhere"',
+        '/sessions/idleTimeoutMs: must not exceed maxLifetimeMs',
+        '/auth/apiKeys/k: give exactly one of "key" or "sha256"',
+        '/auth/jwt: give exactly one of "secret", "publicKey", "jwksUrl" or "jwksFile"',
+      ]),
+    );
+  });
+
+  it('lists a bad DATABASE_URL with the other problems', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ env: { DATABASE_URL: 'oracle://x' }, document: { server: { port: -1 } } }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'DATABASE_URL: expected a postgres://, mysql:// or sqlite: URL',
+        expect.stringMatching(/^\/server\/port: /),
+      ]),
+    );
+  });
+
   it('knows loopback hosts', () => {
     expect(isLoopbackHost('127.0.0.1')).toBe(true);
     expect(isLoopbackHost('::1')).toBe(true);

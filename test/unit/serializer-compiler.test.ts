@@ -5,7 +5,8 @@ import { BatchResultSchema } from '../../routes/batch.js';
 import { ErrorBodySchema, QueryResultSchema } from '../../routes/schemas.js';
 import { fromWire, MIN_WIRE_ROWS, rowsJsonOf, toWire } from '../../src/backend/rows-json.js';
 import { GENERIC_TYPES, type QueryResult } from '../../src/backend/types.js';
-import { createSerializerCompiler, stringifyQueryResult } from '../../src/plugins/serializer-compiler.js';
+import { createSerializerCompiler } from '../../src/plugins/serializer-compiler.js';
+import { stringifyQueryResult } from '../../src/query/formats/query-result-json.js';
 import { makeTestApp } from '../helpers/app.js';
 
 /** What fastify's default compiler would have produced: the reference the fast paths must match. */

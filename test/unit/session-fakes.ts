@@ -1,6 +1,12 @@
 import type { Dialect } from '../../src/backend/dialect.js';
 import type { Connection, PoolStats, StorageBackend, TxStatus } from '../../src/backend/storage-backend.js';
-import type { ExecOptions, QueryResult, Statement } from '../../src/backend/types.js';
+import {
+  type ExecOptions,
+  GENERIC_TYPES,
+  type GenericType,
+  type QueryResult,
+  type Statement,
+} from '../../src/backend/types.js';
 import { SqlgateError } from '../../src/errors.js';
 
 /** Fakes for the session store's unit tests: no database, every call recorded. */
@@ -29,6 +35,10 @@ export const fakeDialect: Dialect = {
   placeholder: () => '?',
   quoteIdentifier: (n) => `"${n.replaceAll('"', '""')}"`,
   beginSql: (o) => ({ begin: [o.isolationLevel ? `BEGIN ${o.isolationLevel}` : 'BEGIN'], end: [] }),
+  types: {
+    toGeneric: () => 'TEXT',
+    ddl: Object.fromEntries(GENERIC_TYPES.map((t) => [t, 'TEXT'])) as Record<GenericType, string>,
+  },
   ddlType: () => 'TEXT',
 };
 

@@ -1,5 +1,5 @@
 import { SqlgateError } from '../../errors.js';
-import type { BackendConfig } from '../create-backend.js';
+import type { BackendConfig } from '../backend-config.js';
 import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { TimestampCatalog } from './mysql-catalog.js';

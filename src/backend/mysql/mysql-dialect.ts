@@ -3,7 +3,7 @@ import type { BeginOptions, Dialect, DialectCapabilities } from '../dialect.js';
 import type { LexerOptions } from '../sql-lexer.js';
 import type { GenericType } from '../types.js';
 import { mysqlExplain } from './mysql-explain.js';
-import { MYSQL_DDL } from './mysql-types.js';
+import { mysqlTypeMapper } from './mysql-types.js';
 
 /**
  * MySQL / MariaDB: `?` placeholders, backtick identifiers, `"..."` strings, `#` comments, backslash escapes.
@@ -18,6 +18,8 @@ import { MYSQL_DDL } from './mysql-types.js';
  */
 export class MysqlDialect implements Dialect {
   readonly name = 'mysql';
+  /** The TypeMapper role, mysql-types.ts. */
+  readonly types = mysqlTypeMapper;
   readonly explain = mysqlExplain;
   readonly capabilities: DialectCapabilities = {
     returning: false,
@@ -64,6 +66,6 @@ export class MysqlDialect implements Dialect {
   }
 
   ddlType(type: GenericType): string {
-    return MYSQL_DDL[type];
+    return this.types.ddl[type];
   }
 }

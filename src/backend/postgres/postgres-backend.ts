@@ -1,8 +1,7 @@
 import { debuglog } from 'node:util';
 import pg from 'pg';
 import { SqlgateError } from '../../errors.js';
-import type { BackendConfig } from '../create-backend.js';
-import { ReadOnlyGuardConnection } from '../read-only-connection.js';
+import type { BackendConfig } from '../backend-config.js';
 import type {
   AcquireOptions,
   PoolStats,
@@ -17,6 +16,11 @@ import { PostgresDialect } from './postgres-dialect.js';
 import { mapPgError } from './postgres-errors.js';
 import { probePostgres } from './postgres-probe.js';
 import { PgReadOnlyConnection } from './postgres-read-only.js';
+import {
+  guardMainLogin,
+  loginActsOutsideDatabase,
+  type ReadOnlyGuardConnection,
+} from './postgres-read-only-guard.js';
 import { fallsBackToPrimary, mayReadFromReplica, ReplicaRouter } from './postgres-replicas.js';
 import { STATEMENT_CACHE_SIZE, StatementCache, StatementUsage } from './postgres-statement-cache.js';
 import { BUILTIN_TYPES, PG_TYPE_LOOKUP_SQL, type PgType, typeFromCatalog } from './postgres-types.js';
@@ -387,37 +391,12 @@ export class PostgresBackend implements StorageBackend, PgContext {
     const checked = new PgReadOnlyConnection(conn, this.name);
     if (conn.readOnlyEnforced) return checked;
     try {
-      this.privileged ??= await this.isPrivileged(conn);
-      if (this.privileged) {
-        throw new SqlgateError(
-          'FORBIDDEN',
-          `read-only access to backend "${this.name}" needs a readOnlyUrl: its login can act outside the ` +
-            'database (superuser, pg_execute_server_program, pg_write_server_files, or EXECUTE on lo_import/lo_export)',
-          { backend: this.name },
-        );
-      }
-      return new ReadOnlyGuardConnection(checked);
+      this.privileged ??= await loginActsOutsideDatabase(conn);
+      return guardMainLogin(checked, this.name, this.privileged);
     } catch (err) {
       await conn.release();
       throw err;
     }
-  }
-
-  private async isPrivileged(conn: PgConnection): Promise<boolean> {
-    const res = await conn.execute(
-      {
-        sql:
-          'SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)' +
-          " OR pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER')" +
-          " OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER')" +
-          " OR has_function_privilege('lo_export(oid, text)', 'EXECUTE')" +
-          " OR has_function_privilege('lo_import(text)', 'EXECUTE')",
-        params: [],
-      },
-      OPS_OPTIONS,
-    );
-    const v = (res.rows[0] as unknown[] | undefined)?.[0];
-    return v !== false && v !== 'f';
   }
 
   /** No idle connection and no room for a new one: an acquire would wait. */

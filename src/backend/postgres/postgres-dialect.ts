@@ -3,7 +3,7 @@ import { type BeginOptions, type Dialect, type DialectCapabilities, ISOLATION_LE
 import type { LexerOptions } from '../sql-lexer.js';
 import type { GenericType } from '../types.js';
 import { postgresExplain } from './postgres-explain.js';
-import { POSTGRES_DDL } from './postgres-types.js';
+import { postgresTypeMapper } from './postgres-types.js';
 
 /**
  * PostgreSQL: `$n` placeholders (they may repeat), `"` identifiers, dollar-quoted bodies, nested block
@@ -14,6 +14,8 @@ import { POSTGRES_DDL } from './postgres-types.js';
  */
 export class PostgresDialect implements Dialect {
   readonly name = 'postgres';
+  /** The TypeMapper role, postgres-types.ts. */
+  readonly types = postgresTypeMapper;
   readonly explain = postgresExplain;
   readonly capabilities: DialectCapabilities = {
     returning: true,
@@ -63,6 +65,6 @@ export class PostgresDialect implements Dialect {
   }
 
   ddlType(type: GenericType): string {
-    return POSTGRES_DDL[type];
+    return this.types.ddl[type];
   }
 }

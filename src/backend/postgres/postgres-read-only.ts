@@ -31,7 +31,8 @@ const TX_CONTROL = new Set(['BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK', 'ABOR
  */
 const WROTE_SQL = 'SELECT pg_current_xact_id_if_assigned() IS NOT NULL';
 
-const CHECK_OPTIONS: ExecOptions = {
+/** Options of the gateway's own one-row check queries on a read-only connection. */
+export const CHECK_OPTIONS: ExecOptions = {
   rowMode: 'array',
   int64: 'string',
   timeoutMs: 0,

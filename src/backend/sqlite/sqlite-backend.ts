@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { SqlgateError } from '../../errors.js';
-import type { BackendConfig } from '../create-backend.js';
+import type { BackendConfig } from '../backend-config.js';
 import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { WaitQueue } from '../wait-queue.js';

@@ -2,7 +2,7 @@ import type { BeginOptions, Dialect, DialectCapabilities } from '../dialect.js';
 import type { LexerOptions } from '../sql-lexer.js';
 import type { GenericType } from '../types.js';
 import { sqliteExplain } from './sqlite-explain.js';
-import { SQLITE_DDL } from './sqlite-types.js';
+import { sqliteTypeMapper } from './sqlite-types.js';
 
 /**
  * SQLite: `?` placeholders, `"` / backtick / `[]` identifiers, one writer at a time.
@@ -12,6 +12,8 @@ import { SQLITE_DDL } from './sqlite-types.js';
  */
 export class SqliteDialect implements Dialect {
   readonly name = 'sqlite';
+  /** The TypeMapper role, sqlite-types.ts. */
+  readonly types = sqliteTypeMapper;
   readonly explain = sqliteExplain;
   readonly capabilities: DialectCapabilities = {
     returning: true,
@@ -54,6 +56,6 @@ export class SqliteDialect implements Dialect {
   }
 
   ddlType(type: GenericType): string {
-    return SQLITE_DDL[type];
+    return this.types.ddl[type];
   }
 }

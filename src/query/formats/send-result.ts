@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { stringifyExact } from '../../backend/json-text.js';
 import type { QueryResult } from '../../backend/types.js';
-import { stringifyQueryResult } from '../../plugins/serializer-compiler.js';
 import type { PlanInfo } from '../explain.js';
 import { csvBytes } from './csv.js';
 import { FORMAT_CONTENT_TYPES, flagParam, negotiateFormat, type ResponseFormat } from './negotiate.js';
+import { stringifyQueryResult } from './query-result-json.js';
 import { serverTiming } from './server-timing.js';
 import { DEFAULT_MAX_WIDTH } from './text-table.js';
 import { textTableBytes } from './text-table-bytes.js';

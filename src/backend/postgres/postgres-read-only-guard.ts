@@ -1,7 +1,9 @@
-import { SqlgateError } from '../errors.js';
-import type { RowSink, StreamExecOptions, StreamSummary } from './row-stream.js';
-import type { Connection, TxStatus } from './storage-backend.js';
-import type { ExecOptions, ParamValue, QueryResult, Statement } from './types.js';
+import { SqlgateError } from '../../errors.js';
+import type { RowSink, StreamExecOptions, StreamSummary } from '../row-stream.js';
+import type { Connection, TxStatus } from '../storage-backend.js';
+import type { ExecOptions, ParamValue, QueryResult, Statement } from '../types.js';
+import type { PgConnection } from './postgres-connection.js';
+import { CHECK_OPTIONS } from './postgres-read-only.js';
 
 /**
  * Makes an ordinary connection safe for a read-only principal on a database whose READ ONLY transactions are
@@ -19,18 +21,15 @@ import type { ExecOptions, ParamValue, QueryResult, Statement } from './types.js
  *    next statement gets its own READ ONLY transaction again.
  * It relies on one statement per call (the backends refuse multi-statement strings) and must not be used
  * where the database itself commits implicitly (MySQL DDL): such backends need a read-only credential.
+ * It is PostgreSQL's answer to `acquire({ readOnly: true })` without a `readOnlyUrl`, so it lives in this
+ * folder; the rest of the gateway sees only `readOnlyEnforced` and `readOnlyBy` (storage-backend.ts).
  */
 export class ReadOnlyGuardConnection implements Connection {
   readonly readOnlyEnforced = true;
+  /** Writes are refused by the READ ONLY transactions this wrapper opens: the client cannot drive its own. */
+  readonly readOnlyBy = 'transaction' as const;
 
-  constructor(private readonly inner: Connection) {
-    if (!inner.dialect.capabilities.readOnlyTransactions) {
-      throw new SqlgateError(
-        'FORBIDDEN',
-        'read-only access on this backend needs a read-only credential (readOnlyUrl)',
-      );
-    }
-  }
+  constructor(private readonly inner: Connection) {}
 
   get dialect() {
     return this.inner.dialect;
@@ -106,4 +105,47 @@ export class ReadOnlyGuardConnection implements Connection {
   destroy(): Promise<void> {
     return this.inner.destroy();
   }
+}
+
+/**
+ * True when the main login can act outside the database even inside a READ ONLY transaction: a superuser,
+ * a member of pg_execute_server_program / pg_write_server_files (`COPY ... TO PROGRAM`, server files), or
+ * a login that may run lo_import / lo_export.
+ * @see https://www.postgresql.org/docs/current/predefined-roles.html
+ */
+export async function loginActsOutsideDatabase(conn: PgConnection): Promise<boolean> {
+  const res = await conn.execute(
+    {
+      sql:
+        'SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)' +
+        " OR pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER')" +
+        " OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER')" +
+        " OR has_function_privilege('lo_export(oid, text)', 'EXECUTE')" +
+        " OR has_function_privilege('lo_import(text)', 'EXECUTE')",
+      params: [],
+    },
+    CHECK_OPTIONS,
+  );
+  const v = (res.rows[0] as unknown[] | undefined)?.[0];
+  return v !== false && v !== 'f';
+}
+
+/**
+ * A read-only connection on the main login (no `readOnlyUrl`): the guard around `checked`, or FORBIDDEN
+ * when the login is `privileged` (see loginActsOutsideDatabase), since READ ONLY does not stop it.
+ */
+export function guardMainLogin(
+  checked: Connection,
+  backend: string,
+  privileged: boolean,
+): ReadOnlyGuardConnection {
+  if (privileged) {
+    throw new SqlgateError(
+      'FORBIDDEN',
+      `read-only access to backend "${backend}" needs a readOnlyUrl: its login can act outside the ` +
+        'database (superuser, pg_execute_server_program, pg_write_server_files, or EXECUTE on lo_import/lo_export)',
+      { backend },
+    );
+  }
+  return new ReadOnlyGuardConnection(checked);
 }
