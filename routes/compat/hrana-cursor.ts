@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { RowSink } from '../../src/backend/row-stream.js';
-import type { Column, JsonValue, QueryResult } from '../../src/backend/types.js';
+import type { Column, QueryResult } from '../../src/backend/types.js';
 import { SqlgateError } from '../../src/errors.js';
 import { clientSignal } from '../../src/query/client-signal.js';
 import { type StreamLimits, streamOptions } from '../../src/query/stream.js';
 import { toSqlgateError } from '../../src/to-sqlgate-error.js';
+import { exactRows, parseRowLine } from './exact-json.js';
 import type { HranaBatch } from './hrana-requests.js';
 import { compileHranaStmt, evalCond, execute, LIBSQL_BEGIN, type StreamTarget } from './hrana-stream.js';
 import { fromValue, type HranaError, HranaProtocolError, toHranaError } from './hrana-values.js';
@@ -158,7 +159,7 @@ class StepSink implements RowSink {
     let at = 0;
     for (let n = 0; n < rows; n++) {
       const nl = text.indexOf('\n', at);
-      const row = JSON.parse(text.slice(at, nl < 0 ? undefined : nl)) as JsonValue[];
+      const row = parseRowLine(text.slice(at, nl < 0 ? undefined : nl), cols);
       at = nl + 1;
       const line = `${JSON.stringify({ type: 'row', row: cols.map((c, i) => fromValue(row[i], c)) })}\n`;
       if (
@@ -201,7 +202,7 @@ async function runStep(target: StreamTarget, w: CursorWriter, i: number, batch: 
     target.observe(r);
     w.line({ type: 'step_begin', step: i, cols: hranaCols(r.columns) });
     if (wantRows) {
-      for (const row of r.rows as JsonValue[][]) {
+      for (const row of exactRows(r)) {
         w.line({ type: 'row', row: r.columns.map((c, k) => fromValue(row[k], c)) });
       }
     }

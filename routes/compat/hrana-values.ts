@@ -1,5 +1,6 @@
-import type { Column, JsonValue, ParamValue, QueryResult } from '../../src/backend/types.js';
+import type { Column, ParamValue, QueryResult } from '../../src/backend/types.js';
 import type { SqlgateError } from '../../src/errors.js';
+import { type CellValue, ExactNumber, exactRows, writeJson } from './exact-json.js';
 
 /**
  * Hrana values <-> the gateway's values.
@@ -80,7 +81,7 @@ const FLOAT_TYPES = new Set(['FLOAT', 'DOUBLE']);
 const INT_TEXT = /^-?\d+$/;
 
 /** One result value (already in the gateway's JSON form) -> a Hrana value, by its column's type. */
-export function fromValue(v: JsonValue | undefined, col: Column): HranaValue {
+export function fromValue(v: CellValue | undefined, col: Column): HranaValue {
   if (v === null || v === undefined) return { type: 'null' };
   const t = col.type;
   if (typeof v === 'boolean') return { type: 'integer', value: v ? '1' : '0' };
@@ -96,7 +97,10 @@ export function fromValue(v: JsonValue | undefined, col: Column): HranaValue {
     if (t === 'BLOB') return { type: 'blob', base64: v };
     return { type: 'text', value: v };
   }
-  return { type: 'text', value: JSON.stringify(v) };
+  // A JSON value (object, array, a number a double cannot hold): its text, numbers as the database wrote them.
+  if (v instanceof ExactNumber && INTEGER_TYPES.has(t) && INT_TEXT.test(v.text))
+    return { type: 'integer', value: v.text };
+  return { type: 'text', value: writeJson(v, 'compact') };
 }
 
 /** Hrana StmtResult. */
@@ -113,9 +117,7 @@ export interface HranaStmtResult {
 /** A QueryResult run with rowMode "array" and int64 "string" -> a Hrana StmtResult. */
 export function toStmtResult(r: QueryResult, wantRows: boolean): HranaStmtResult {
   const cols = r.columns.map((c) => ({ name: c.name, decltype: c.dbType === '' ? null : c.dbType }));
-  const rows = wantRows
-    ? (r.rows as JsonValue[][]).map((row) => r.columns.map((c, i) => fromValue(row[i], c)))
-    : [];
+  const rows = wantRows ? exactRows(r).map((row) => r.columns.map((c, i) => fromValue(row[i], c))) : [];
   const id = r.lastInsertId;
   return {
     cols,

@@ -5,6 +5,7 @@ import type { Connection, StorageBackend } from '../../src/backend/storage-backe
 import { TransactionManager } from '../../src/backend/transaction-manager.js';
 import type { Config } from '../../src/config.js';
 import { SqlgateError } from '../../src/errors.js';
+import { clientSignal } from '../../src/query/client-signal.js';
 import { execOptions } from '../../src/query/exec-options.js';
 import { acquireFor, runAsPrincipal } from '../../src/query/read-only.js';
 import { streamLimits } from '../../src/query/stream.js';
@@ -95,6 +96,7 @@ export default async function hranaRoutes(
     backend: StorageBackend,
     conn: Connection,
     sqls: Map<number, string>,
+    signal: AbortSignal,
     session?: Session,
   ): StreamTarget => ({
     dialect: conn.dialect,
@@ -104,7 +106,7 @@ export default async function hranaRoutes(
     opts: execOptions(
       limits,
       { rowMode: 'array', int64: 'string' },
-      undefined,
+      signal,
       request.principal.limits?.maxRows,
     ),
     observe: (r) => app.metrics.observeResult(backend.name, r),
@@ -130,13 +132,14 @@ export default async function hranaRoutes(
     request: FastifyRequest,
     backend: StorageBackend,
     src: HranaStmt,
+    signal: AbortSignal,
   ): Promise<StreamResult> => {
     try {
       const stmt = compileHranaStmt({ dialect: backend.dialect, sqls: new Map() }, src);
       const opts = execOptions(
         limits,
         { rowMode: 'array', int64: 'string' },
-        undefined,
+        signal,
         request.principal.limits?.maxRows,
       );
       const result = await runAsPrincipal(request.principal, backend, stmt, opts);
@@ -149,6 +152,21 @@ export default async function hranaRoutes(
       if (e instanceof HranaProtocolError)
         return { type: 'error', error: { message: e.message, code: e.code } };
       return errorResult(e);
+    }
+  };
+
+  /**
+   * Runs `fn` on a stream's session and ends the stream when the client went away meanwhile (its
+   * connection closed): it never got the reply that carries the next baton (or left a cursor halfway),
+   * and the libsql clients close a stream whose request failed. So the statement is cancelled (the signal
+   * is in its options), the transaction rolled back and the connection released now, not at the idle
+   * timeout. Runs inside the session's queue.
+   */
+  const lostClient = async <T>(s: Session, signal: AbortSignal, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } finally {
+      if (signal.aborted) await store.end(s, 'connection lost', true);
     }
   };
 
@@ -185,6 +203,8 @@ export default async function hranaRoutes(
     const backend = authorizeBackend(request, app.backends, backendName);
     const principal = request.principal;
     const closes = body.requests.some((r) => r.type === 'close');
+    // Fires when the client's connection closes: the running statement is cancelled (see lostClient).
+    const signal = clientSignal(reply);
 
     const single = body.baton === null ? oneShotStatement(body.requests) : null;
     if (single) {
@@ -193,7 +213,10 @@ export default async function hranaRoutes(
       return sendJson(reply, 200, {
         baton: null,
         base_url: null,
-        results: [await runOneShot(request, backend, single), { type: 'ok', response: { type: 'close' } }],
+        results: [
+          await runOneShot(request, backend, single, signal),
+          { type: 'ok', response: { type: 'close' } },
+        ],
       });
     }
 
@@ -202,7 +225,7 @@ export default async function hranaRoutes(
       const conn = await acquireFor(principal, backend, { clientDrivesTransactions: true });
       let results: StreamResult[];
       try {
-        results = await runAll(targetFor(request, backend, conn, new Map()), body.requests);
+        results = await runAll(targetFor(request, backend, conn, new Map(), signal), body.requests);
       } finally {
         // Released (reset: anything left open rolled back) before the client hears back.
         await conn.release().catch((err: unknown) => request.log.warn({ err }, 'releasing a stream failed'));
@@ -222,7 +245,9 @@ export default async function hranaRoutes(
       if (s.backend.name !== backend.name) {
         throw new HranaProtocolError('the baton belongs to a stream on another backend', 'BATON_INVALID');
       }
-      return runAll(targetFor(request, backend, s.conn, batons.sqls(id), s), body.requests);
+      return lostClient(s, signal, () =>
+        runAll(targetFor(request, backend, s.conn, batons.sqls(id), signal, s), body.requests),
+      );
     };
     try {
       if (closes) {
@@ -266,11 +291,14 @@ export default async function hranaRoutes(
         if (s.backend.name !== backend.name) {
           throw new HranaProtocolError('the baton belongs to a stream on another backend', 'BATON_INVALID');
         }
-        const target = targetFor(request, backend, s.conn, batons.sqls(id), s);
-        await streamCursor(reply, target, body.batch, {
-          baton: batons.reissue(id),
-          limits: streamLimits(limits, principal),
-        });
+        const signal = clientSignal(reply);
+        const target = targetFor(request, backend, s.conn, batons.sqls(id), signal, s);
+        await lostClient(s, signal, () =>
+          streamCursor(reply, target, body.batch, {
+            baton: batons.reissue(id),
+            limits: streamLimits(limits, principal),
+          }),
+        );
       });
     } catch (err) {
       if (reply.sent || reply.raw.headersSent) {

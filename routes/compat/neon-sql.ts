@@ -3,7 +3,7 @@ import { authorizeBackend } from '../../src/auth/scopes.js';
 import type { BeginOptions } from '../../src/backend/dialect.js';
 import { prepareStatement } from '../../src/backend/prepare.js';
 import type { StorageBackend } from '../../src/backend/storage-backend.js';
-import type { JsonValue, QueryResult } from '../../src/backend/types.js';
+import type { QueryResult } from '../../src/backend/types.js';
 import type { Config } from '../../src/config.js';
 import { SqlgateError } from '../../src/errors.js';
 import { parseJsonBody } from '../../src/plugins/json-body.js';
@@ -13,6 +13,7 @@ import { execOptions } from '../../src/query/exec-options.js';
 import { acquireFor, runAsPrincipal } from '../../src/query/read-only.js';
 import { toSqlgateError } from '../../src/to-sqlgate-error.js';
 import { observeBatch } from '../batch.js';
+import { exactRows } from './exact-json.js';
 import { columnOid, pgText } from './pg-text.js';
 
 /**
@@ -134,7 +135,7 @@ function toNeonResult(r: QueryResult, arrayMode: boolean) {
     dataTypeModifier: -1,
     format: 'text',
   }));
-  const textRows = (r.rows as JsonValue[][]).map((row) => r.columns.map((c, i) => pgText(row[i], c)));
+  const textRows = exactRows(r).map((row) => r.columns.map((c, i) => pgText(row[i], c)));
   const rows = arrayMode
     ? textRows
     : textRows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i] ?? null])));

@@ -1,4 +1,5 @@
-import type { Column, JsonValue } from '../../src/backend/types.js';
+import type { Column } from '../../src/backend/types.js';
+import { type CellValue, writeJson } from './exact-json.js';
 
 /**
  * Result values back into PostgreSQL's text output, for Neon's SQL-over-HTTP, whose client parses every
@@ -84,17 +85,7 @@ function pgTimestamp(v: string): string {
   return s.replace(/([+-]\d{2}):00$/, '$1');
 }
 
-/** A JSON value the way jsonb prints it: `{"k": "v", "n": [1, 2.5]}` (a space after `:` and `,`). */
-export function jsonbText(v: JsonValue): string {
-  if (Array.isArray(v)) return `[${v.map(jsonbText).join(', ')}]`;
-  if (v !== null && typeof v === 'object') {
-    const parts = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${jsonbText(x)}`);
-    return `{${parts.join(', ')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-function scalar(v: JsonValue, elemType: string): string {
+function scalar(v: CellValue, elemType: string): string {
   switch (elemType) {
     case 'bool':
       return v === true ? 't' : v === false ? 'f' : String(v);
@@ -106,18 +97,19 @@ function scalar(v: JsonValue, elemType: string): string {
     case 'timetz':
       return typeof v === 'string' ? v.replace(/([+-]\d{2}):00$/, '$1') : String(v);
     case 'json':
-      return JSON.stringify(v);
+      // Numbers and key order as the server wrote them (exact-json.ts); whitespace is not kept.
+      return writeJson(v, 'compact');
     case 'jsonb':
-      return jsonbText(v);
+      return writeJson(v, 'jsonb');
     default:
       if (typeof v === 'string') return v;
       if (typeof v === 'number') return String(v);
-      return JSON.stringify(v);
+      return writeJson(v, 'compact');
   }
 }
 
 /** One array element as PostgreSQL quotes it inside `{...}`. */
-function arrayElement(v: JsonValue, elemType: string): string {
+function arrayElement(v: CellValue, elemType: string): string {
   if (v === null) return 'NULL';
   if (Array.isArray(v)) return arrayText(v, elemType);
   const s = scalar(v, elemType);
@@ -127,12 +119,12 @@ function arrayElement(v: JsonValue, elemType: string): string {
   return s;
 }
 
-function arrayText(v: JsonValue[], elemType: string): string {
+function arrayText(v: CellValue[], elemType: string): string {
   return `{${v.map((e) => arrayElement(e, elemType)).join(',')}}`;
 }
 
 /** A result value as PostgreSQL prints it (null stays null). */
-export function pgText(v: JsonValue | undefined, col: Column): string | null {
+export function pgText(v: CellValue | undefined, col: Column): string | null {
   if (v === null || v === undefined) return null;
   const t = col.dbType;
   if (t.startsWith('_') && Array.isArray(v)) return arrayText(v, t.slice(1));
