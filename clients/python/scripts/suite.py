@@ -55,7 +55,9 @@ def run(db: str, mode: str, groups: List[str], url: str, keep: bool) -> Dict[str
         "SQLGATE_SUITE_GUARD_FILE": str(guard), "SQLGATE_SUITE_SQLITE_FILE": str(tmp / "direct.sqlite"),
         "TZ": "UTC",
     }
-    args = [sys.executable, "-m", "pytest", "-p", "no:logging", "-p", "no:cacheprovider", "-q",
+    # asyncio_mode=auto: the testsuite's async tests and fixtures are plain `async def` (as in the ORM's own runs).
+    args = [sys.executable, "-m", "pytest", "-p", "no:logging", "-p", "no:cacheprovider", "-q", "-o", "asyncio_mode=auto",
+            "-o", "asyncio_default_fixture_loop_scope=function", "-p", "providers.exit_guard",
             f"--junitxml={junit}", *[str(SUITE / "feature" / g) for g in groups]]
     start = time.monotonic()
     with open(work / "pytest.log", "wb") as log:
