@@ -90,7 +90,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ci", action="store_true",
                     help="exit 1 when a sqlgate run passes fewer tests than the direct one or touches a local DB")
-    ap.add_argument("--groups", default="basic,events,mixins,query")
+    ap.add_argument("--groups", default="basic,events,mixins,query,relation,interface")
     ap.add_argument("--dbs", default="sqlite,postgres,mysql")
     ap.add_argument("--modes", default="direct,sqlgate")
     ap.add_argument("--keep", action="store_true", help="keep each run's folder (pytest.log, junit.xml)")

@@ -92,6 +92,8 @@ def asyncify(sync_cls: Type[Any], interface: Type[Any]) -> Type[Any]:
     for name in dir(sync_cls):
         if name.startswith("setup_") and name not in _HELPERS and callable(getattr(sync_cls, name)):
             namespace[name] = _wrap(getattr(sync_cls, name))
-    if hasattr(sync_cls, "get_dialect_async"):
-        namespace["get_dialect"] = sync_cls.get_dialect_async
+    # Non-setup methods that do I/O have an explicit async twin, `<name>_async`, on the sync provider.
+    for name in ("get_dialect", "load_relation_boundary_dataset"):
+        if hasattr(sync_cls, f"{name}_async"):
+            namespace[name] = getattr(sync_cls, f"{name}_async")
     return type(f"Async{sync_cls.__name__}", (AsyncProviderBase, sync_cls, interface), namespace)
