@@ -78,7 +78,9 @@ def get_scenario(_name: str, asynchronous: bool = False) -> Tuple[Type[Any], Any
     from rhosocial.activerecord.backend.impl.mysql.config import MySQLConnectionConfig
 
     u = _url("SQLGATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+    # ssl_disabled for the async driver: mysql-connector's aio connect unpacks the TLS cipher of a plain
+    # TCP connection (None) and fails on a server without TLS, such as the CI's MariaDB.
     return (AsyncMySQLBackend if asynchronous else MySQLBackend), MySQLConnectionConfig(
         host=u.hostname, port=u.port or 3306, database=u.path.lstrip("/"), username=u.username,
-        password=u.password or "",
+        password=u.password or "", ssl_disabled=True if asynchronous else None,
     )
