@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import type { BackendConfig } from './backend/create-backend.js';
+import { ScratchConfigSchema } from './sessions/scratch-schema.js';
 
 /**
  * The one configuration schema. A file (YAML or JSON) plus environment interpolation, checked once at
@@ -71,6 +72,7 @@ const Backend = Type.Object(
       default: 5000,
       description: 'A replica whose replay lag exceeds this gets no reads until it catches up.',
     }),
+    scratch: Type.Optional(ScratchConfigSchema),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 import { SqlgateError } from '../errors.js';
+import type { ScratchConfig } from '../sessions/scratch-schema.js';
 import type { StorageBackend } from './storage-backend.js';
 
 /** Pool settings shared by every driver. */
@@ -35,6 +36,8 @@ export interface BackendConfig {
   replicas?: string[];
   /** A replica further behind than this (ms of replay lag) gets no reads until it catches up. */
   replicaMaxLagMs?: number;
+  /** SQLite: scratch databases for sessions that ask for one (src/sessions/scratch-schema.ts). */
+  scratch?: ScratchConfig;
 }
 
 /** The drivers whose backend implements read replicas (`replicas` in the config). */
