@@ -51,6 +51,13 @@ export const OpenSessionBodySchema = Type.Object(
           'Idle timeout of this session, up to sessions.maxLifetimeMs; default sessions.idleTimeoutMs.',
       }),
     ),
+    scratch: Type.Optional(
+      Type.Boolean({
+        description:
+          'SQLite: open the session on a fresh private :memory: database, gone when the session ends. ' +
+          'Off unless backends.<name>.scratch allows this principal (docs/api.md, "Scratch sessions").',
+      }),
+    ),
   },
   { additionalProperties: false, examples: [{ isolationLevel: 'SERIALIZABLE' }, { begin: false }] },
 );

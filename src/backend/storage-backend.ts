@@ -108,6 +108,11 @@ export interface StorageBackend {
   poolStats(): PoolStats;
   /** Optional: per-target read routing numbers, for a backend configured with read replicas. */
   replicaStats?(): ReplicaStats[];
+  /**
+   * Optional capability (SQLite): a connection to a fresh private database for one session, destroyed on
+   * release. Throws BAD_REQUEST when off, FORBIDDEN for a principal not allowed, TOO_MANY_SESSIONS at the limit.
+   */
+  acquireScratch?(who: { id: string; readOnly: boolean }): Promise<Connection>;
 }
 
 export interface AcquireOptions {

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { DRIVERS } from '../backend/drivers.js';
+import { ScratchConfigSchema } from './scratch-schema.js';
 
 /*
  * The one configuration schema (TypeBox). Every type of the configuration is derived from it with Static<>:
@@ -68,6 +69,7 @@ export const BackendSchema = Type.Object(
       default: 5000,
       description: 'A replica whose replay lag exceeds this gets no reads until it catches up.',
     }),
+    scratch: Type.Optional(ScratchConfigSchema),
   },
   { additionalProperties: false },
 );

@@ -5,6 +5,7 @@ import type { PoolStats, StorageBackend } from '../backend/storage-backend.js';
 import type { Config } from '../config.js';
 import { SqlgateError } from '../errors.js';
 import { acquireFor } from '../query/read-only.js';
+import { acquireScratch } from './scratch.js';
 import { type CloseReason, Session } from './session.js';
 import { newSessionId, sessionIdOwner } from './session-id.js';
 
@@ -39,6 +40,8 @@ export interface OpenRequest {
   deferrable?: boolean;
   /** This session's idle timeout, 1 s up to `sessions.maxLifetimeMs`; default `sessions.idleTimeoutMs`. */
   idleTimeoutMs?: number;
+  /** A fresh private database for this session instead of the backend's (SQLite; src/sessions/scratch.ts). */
+  scratch?: boolean;
 }
 
 interface Tombstone {
@@ -145,7 +148,9 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
     try {
       // A read-only principal gets a connection that cannot write; with begin: false only a read-only
       // credential can guarantee that (acquireFor refuses otherwise).
-      conn = await acquireFor(principal, backend, { clientDrivesTransactions: !begin });
+      conn = req.scratch
+        ? await acquireScratch(principal, backend)
+        : await acquireFor(principal, backend, { clientDrivesTransactions: !begin });
       session = new Session({
         id: newSessionId(this.config.replica),
         principalId: principal.id,

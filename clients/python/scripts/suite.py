@@ -55,7 +55,9 @@ def run(db: str, mode: str, groups: List[str], url: str, keep: bool) -> Dict[str
         "SQLGATE_SUITE_GUARD_FILE": str(guard), "SQLGATE_SUITE_SQLITE_FILE": str(tmp / "direct.sqlite"),
         "TZ": "UTC",
     }
-    args = [sys.executable, "-m", "pytest", "-p", "no:logging", "-p", "no:cacheprovider", "-q",
+    # asyncio_mode=auto: the testsuite's async tests and fixtures are plain `async def` (as in the ORM's own runs).
+    args = [sys.executable, "-m", "pytest", "-p", "no:logging", "-p", "no:cacheprovider", "-q", "-o", "asyncio_mode=auto",
+            "-o", "asyncio_default_fixture_loop_scope=function", "-p", "providers.exit_guard",
             f"--junitxml={junit}", *[str(SUITE / "feature" / g) for g in groups]]
     start = time.monotonic()
     with open(work / "pytest.log", "wb") as log:
@@ -88,7 +90,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ci", action="store_true",
                     help="exit 1 when a sqlgate run passes fewer tests than the direct one or touches a local DB")
-    ap.add_argument("--groups", default="basic,events,mixins,query")
+    ap.add_argument("--groups", default="basic,events,mixins,query,relation,interface")
     ap.add_argument("--dbs", default="sqlite,postgres,mysql")
     ap.add_argument("--modes", default="direct,sqlgate")
     ap.add_argument("--keep", action="store_true", help="keep each run's folder (pytest.log, junit.xml)")

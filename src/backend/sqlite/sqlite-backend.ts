@@ -2,12 +2,19 @@ import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { SqlgateError } from '../../errors.js';
 import type { BackendConfig } from '../backend-config.js';
-import type { AcquireOptions, PoolStats, ServerInfo, StorageBackend } from '../storage-backend.js';
+import type {
+  AcquireOptions,
+  Connection,
+  PoolStats,
+  ServerInfo,
+  StorageBackend,
+} from '../storage-backend.js';
 import type { ExecOptions, QueryResult, Statement } from '../types.js';
 import { WaitQueue } from '../wait-queue.js';
 import { type ConnectionOwner, SqliteConnection } from './sqlite-connection.js';
 import { deadlineExtensionPath } from './sqlite-deadline.js';
 import { SqliteDialect } from './sqlite-dialect.js';
+import { ScratchDatabases, type ScratchRequester } from './sqlite-scratch.js';
 
 /**
  * A pool of worker-thread connections to one SQLite file. WAL lets readers run beside the one writer;
@@ -123,6 +130,7 @@ export class SqliteBackend implements StorageBackend {
   readonly name: string;
   private readonly pool: SqlitePool;
   private readOnlyPool: SqlitePool | undefined;
+  private scratch: ScratchDatabases | undefined;
 
   constructor(readonly config: BackendConfig) {
     this.name = config.name;
@@ -142,6 +150,18 @@ export class SqliteBackend implements StorageBackend {
   async disconnect(): Promise<void> {
     await this.pool.close();
     await this.readOnlyPool?.close();
+    await this.scratch?.close();
+  }
+
+  /** A private, fresh `:memory:` database for one session (`backends.<name>.scratch`; sqlite-scratch.ts). */
+  acquireScratch(who: ScratchRequester): Promise<Connection> {
+    this.scratch ??= new ScratchDatabases(
+      this.name,
+      this.dialect,
+      this.config.scratch,
+      this.config.busyTimeoutMs,
+    );
+    return this.scratch.acquire(who);
   }
 
   async ping(timeoutMs: number): Promise<void> {

@@ -1,8 +1,10 @@
 """What every group's provider shares: model lookup, table setup on one shared backend, cleanup."""
 from __future__ import annotations
 
+import contextvars
 import importlib
 import sys
+from pathlib import Path
 from typing import Any, List, Sequence, Tuple, Type
 
 from rhosocial.activerecord.backend.options import ExecutionOptions
@@ -14,10 +16,34 @@ from .schema import create_table, drop_table
 _DDL = ExecutionOptions(stmt_type=StatementType.DDL)
 
 
+#: Set while an async provider runs a sync provider's setup method: model() then returns the Async… twin.
+ASYNC_MODELS: contextvars.ContextVar[bool] = contextvars.ContextVar("ASYNC_MODELS", default=False)
+
+
+def _variants(path: str) -> List[str]:
+    return [f"{path}_py3{m}" for m in (12, 11, 10) if sys.version_info >= (3, m)] + [path]
+
+
 def model(module: str, name: str) -> Type[Any]:
-    """A fixture model from the testsuite, the variant written for this Python version when there is one."""
+    """A fixture model from the testsuite, the variant written for this Python version when there is one.
+
+    For an async provider it is ``Async<name>``: looked up in ``async_<module>`` first (the query group
+    keeps its async models there), then the other ``async_*`` modules of that fixtures package, then the
+    module itself (the basic, events and mixins groups define both kinds side by side)."""
     base = f"rhosocial.activerecord.testsuite.feature.{module}"
-    candidates = [f"{base}_py3{m}" for m in (12, 11, 10) if sys.version_info >= (3, m)] + [base]
+    candidates = _variants(base)
+    if ASYNC_MODELS.get():
+        package, _, leaf = base.rpartition(".")
+        siblings = []
+        try:
+            pkg = importlib.import_module(package)
+            siblings = sorted(
+                f"{package}.{p.stem}" for p in Path(pkg.__path__[0]).glob("async_*.py") if p.stem != f"async_{leaf}"
+            )
+        except ImportError:
+            pass
+        candidates = [f"{package}.async_{leaf}", *siblings, *candidates]
+        name = f"Async{name}"
     for path in candidates:
         try:
             mod = importlib.import_module(path)
@@ -54,12 +80,16 @@ class ProviderBase:
                 model_cls.__connection_config__ = config
                 model_cls.__backend_class__ = backend_cls
                 model_cls.__backend__ = shared
-        for _, table in reversed(pairs):
-            shared.execute(drop_table(scenarios.DB, table), options=_DDL)
-        for model_cls, table in pairs:
-            shared.execute(create_table(scenarios.DB, model_cls, table), options=_DDL)
-            self._tables.append((shared, table))
-            out.append(model_cls)
+        try:
+            for _, table in reversed(pairs):
+                shared.execute(drop_table(scenarios.DB, table), options=_DDL)
+            for model_cls, table in pairs:
+                shared.execute(create_table(scenarios.DB, model_cls, table), options=_DDL)
+                self._tables.append((shared, table))
+                out.append(model_cls)
+        except BaseException:
+            self.cleanup_after_test(scenario)  # the fixture's cleanup never runs after a failed setup
+            raise
         return tuple(out)
 
     def setup_one(self, scenario: str, model_cls: Type[Any], table: str = "") -> Type[Any]:

@@ -16,8 +16,28 @@ class BasicProvider(ProviderBase, IBasicSyncProvider):
     def get_dialect(self, scenario_name: str = "default") -> Any:
         from . import scenarios
 
+        # Adapted to the real server version, as the DDL tests' capability checks (supports_drop_constraint
+        # and friends) read dialect.version; the backend is closed again.
         backend_cls, config = scenarios.get_scenario(scenario_name)
-        return backend_cls(connection_config=config).dialect
+        backend = backend_cls(connection_config=config)
+        try:
+            backend.connect()
+            backend.introspect_and_adapt()
+            return backend.dialect
+        finally:
+            backend.disconnect()
+
+    async def get_dialect_async(self, scenario_name: str = "default") -> Any:
+        from . import scenarios
+
+        backend_cls, config = scenarios.get_scenario(scenario_name, asynchronous=True)
+        backend = backend_cls(connection_config=config)
+        try:
+            await backend.connect()
+            await backend.introspect_and_adapt()
+            return backend.dialect
+        finally:
+            await backend.disconnect()
 
     def setup_user_model(self, s: str) -> Type[Any]:
         return self.setup_one(s, model(M, "User"))

@@ -48,34 +48,39 @@ def _url(env: str, default: str) -> urllib.parse.SplitResult:
     return urllib.parse.urlsplit(os.environ.get(env, default))
 
 
-def get_scenario(_name: str) -> Tuple[Type[Any], Any]:
-    """(backend class, connection config) for this run."""
+def get_scenario(_name: str, asynchronous: bool = False) -> Tuple[Type[Any], Any]:
+    """(backend class, connection config) for this run; ``asynchronous`` gives the async backend class of
+    the same path (AsyncSqlgate… or the ORM's own AsyncSQLiteBackend / AsyncPostgresBackend /
+    AsyncMySQLBackend) with the same config."""
     if MODE == "sqlgate":
         from rhosocial.activerecord.backend.impl.sqlgate import backend_classes
 
-        backend_cls, config_cls = backend_classes({"mysql": "mysql"}.get(DB, DB))
+        backend_cls, config_cls = backend_classes({"mysql": "mysql"}.get(DB, DB), asynchronous)
         return backend_cls, config_cls(
             sqlgate_url=GATEWAY_URL, sqlgate_token=GATEWAY_TOKEN, sqlgate_backend=GATEWAY_BACKEND
         )
     if DB == "sqlite":
-        from rhosocial.activerecord.backend.impl.sqlite.backend import SQLiteBackend
+        from rhosocial.activerecord.backend.impl.sqlite.backend import AsyncSQLiteBackend, SQLiteBackend
         from rhosocial.activerecord.backend.impl.sqlite.config import SQLiteConnectionConfig
 
-        return SQLiteBackend, SQLiteConnectionConfig(database=SQLITE_DIRECT_FILE)
+        return (AsyncSQLiteBackend if asynchronous else SQLiteBackend), SQLiteConnectionConfig(database=SQLITE_DIRECT_FILE)
     if DB == "postgres":
-        from rhosocial.activerecord.backend.impl.postgres.backend import PostgresBackend
+        from rhosocial.activerecord.backend.impl.postgres.backend import AsyncPostgresBackend, PostgresBackend
         from rhosocial.activerecord.backend.impl.postgres.config import PostgresConnectionConfig
 
         u = _url("SQLGATE_TEST_PG_URL", "postgres://sqlgate@127.0.0.1:5432/test")
-        return PostgresBackend, PostgresConnectionConfig(
+        return (AsyncPostgresBackend if asynchronous else PostgresBackend), PostgresConnectionConfig(
             host=u.hostname, port=u.port or 5432, database=u.path.lstrip("/"), username=u.username,
             password=u.password,
         )
+    from rhosocial.activerecord.backend.impl.mysql.async_backend import AsyncMySQLBackend
     from rhosocial.activerecord.backend.impl.mysql.backend import MySQLBackend
     from rhosocial.activerecord.backend.impl.mysql.config import MySQLConnectionConfig
 
     u = _url("SQLGATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
-    return MySQLBackend, MySQLConnectionConfig(
+    # ssl_disabled for the async driver: mysql-connector's aio connect unpacks the TLS cipher of a plain
+    # TCP connection (None) and fails on a server without TLS, such as the CI's MariaDB.
+    return (AsyncMySQLBackend if asynchronous else MySQLBackend), MySQLConnectionConfig(
         host=u.hostname, port=u.port or 3306, database=u.path.lstrip("/"), username=u.username,
-        password=u.password or "",
+        password=u.password or "", ssl_disabled=True if asynchronous else None,
     )

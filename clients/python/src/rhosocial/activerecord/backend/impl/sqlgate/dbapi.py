@@ -150,12 +150,16 @@ class SessionConnection:
 
     # --- session lifecycle ---------------------------------------------------------------------------
 
-    def _open_session(self) -> None:
+    def session_body(self) -> Dict[str, Any]:
+        """The POST /v1/sessions request: pinned, no implicit BEGIN (the ORM sends its own)."""
         body: Dict[str, Any] = {"backend": self.backend, "begin": False}
         if self._idle_timeout_ms:
             body["idleTimeoutMs"] = self._idle_timeout_ms
+        return body
+
+    def _open_session(self) -> None:
         try:
-            answer = self._t.request("POST", "/v1/sessions", body)
+            answer = self._t.request("POST", "/v1/sessions", self.session_body())
         except GatewayError as e:
             raise to_orm_error(e, self.flavor) from e
         self.session_id = answer["id"]
@@ -235,27 +239,29 @@ class SessionConnection:
                 raise
         raise AssertionError("unreachable")
 
-    def statement(self, sql: str, params: Optional[Sequence[Any]]) -> Dict[str, Any]:
+    def _options(self) -> Dict[str, Any]:
         options: Dict[str, Any] = {"rowMode": "array"}
         if self.flavor == "sqlite":
             options["valueMode"] = "raw"
-        return self.run(
-            "/execute",
-            {"sql": self._sql(sql, [params or []]), "params": encode_params(params), "options": options},
-        )
+        return options
+
+    def statement_body(self, sql: str, params: Optional[Sequence[Any]]) -> Dict[str, Any]:
+        """The /execute request for one statement (shared with the async connection)."""
+        return {"sql": self._sql(sql, [params or []]), "params": encode_params(params), "options": self._options()}
+
+    def bulk_body(self, sql: str, param_sets: List[Sequence[Any]]) -> Dict[str, Any]:
+        """The /batch request for one statement and many parameter sets."""
+        return {
+            "sql": self._sql(sql, param_sets),
+            "paramSets": [encode_params(p) for p in param_sets],
+            "options": self._options(),
+        }
+
+    def statement(self, sql: str, params: Optional[Sequence[Any]]) -> Dict[str, Any]:
+        return self.run("/execute", self.statement_body(sql, params))
 
     def bulk(self, sql: str, param_sets: List[Sequence[Any]]) -> Dict[str, Any]:
-        options: Dict[str, Any] = {"rowMode": "array"}
-        if self.flavor == "sqlite":
-            options["valueMode"] = "raw"
-        return self.run(
-            "/batch",
-            {
-                "sql": self._sql(sql, param_sets),
-                "paramSets": [encode_params(p) for p in param_sets],
-                "options": options,
-            },
-        )
+        return self.run("/batch", self.bulk_body(sql, param_sets))
 
 
 class SessionCursor:
@@ -314,11 +320,13 @@ class SessionCursor:
         if not sets:
             self.rowcount = 0
             return self
-        answer = self._conn.bulk(sql, sets)
+        self._load_bulk(self._conn.bulk(sql, sets))
+        return self
+
+    def _load_bulk(self, answer: Dict[str, Any]) -> None:
         results = answer.get("results") or []
         self.rowcount = sum(int(r.get("affectedRows") or 0) for r in results)
         self.lastrowid = _rowid(results[-1].get("lastInsertId") if results else None)
-        return self
 
     def executescript(self, script: str) -> "SessionCursor":
         raise orm.QueryError("executescript is not supported through sqlgate; send one statement at a time")
