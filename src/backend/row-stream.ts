@@ -24,7 +24,7 @@ export interface RowSink {
    * consumer's buffer is full: the backend must then stop reading from the database until `ready()`
    * resolves. Rows written after `signal` aborted are dropped.
    */
-  write(text: string, rows: number): boolean;
+  write(text: string | Buffer, rows: number): boolean;
   /** Resolves when the consumer can take more rows again (at once when it can now), or when aborted. */
   ready(): Promise<void>;
   /**
