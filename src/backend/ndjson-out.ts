@@ -53,6 +53,25 @@ export class NdjsonOut {
     }
   }
 
+  /** An integer (a safe one) as its decimal digits, as String(v) writes it. */
+  int(v: number): void {
+    if (v < 0 || v > 0x7fffffff || !Number.isInteger(v)) {
+      this.ascii(String(v));
+      return;
+    }
+    let digits = 1;
+    for (let x = v; x >= 10; x = (x / 10) | 0) digits++;
+    this.ensure(digits);
+    const buf = this.buf;
+    let at = this.length + digits;
+    this.length = at;
+    let x = v;
+    do {
+      buf[--at] = 0x30 + (x % 10);
+      x = (x / 10) | 0;
+    } while (x > 0);
+  }
+
   /** Bytes encoded beforehand (a row's prefixes). */
   raw(b: Buffer): void {
     this.bytes(b, 0, b.length);
