@@ -5,6 +5,7 @@ import {
   type RowSink,
   STREAM_CHUNK_CHARS,
   STREAM_FETCH_ROWS,
+  STREAM_PIECE_BYTES,
   type StreamExecOptions,
   type StreamSummary,
 } from '../row-stream.js';
@@ -249,7 +250,8 @@ function run(
               fail(err);
               return ROW_TAKEN;
             }
-            if (++pieceRows >= STREAM_FETCH_ROWS || out.length >= STREAM_CHUNK_CHARS) flush();
+            pieceRows++;
+            if (out.length >= STREAM_PIECE_BYTES) flush();
             return ROW_TAKEN;
           }
           try {

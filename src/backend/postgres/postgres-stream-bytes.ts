@@ -1,5 +1,5 @@
-import type { Int64Mode, JsonNumbersMode } from '../types.js';
 import type { NdjsonOut } from '../ndjson-out.js';
+import type { Int64Mode, JsonNumbersMode } from '../types.js';
 import type { PgType } from './postgres-types.js';
 import { jsonEncoderFor } from './postgres-values.js';
 

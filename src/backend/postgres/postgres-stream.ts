@@ -1,6 +1,6 @@
 import { stringifyExact } from '../json-text.js';
 import { NdjsonOut } from '../ndjson-out.js';
-import { type RowSink, STREAM_CHUNK_CHARS, STREAM_FETCH_ROWS } from '../row-stream.js';
+import { type RowSink, STREAM_CHUNK_CHARS, STREAM_PIECE_BYTES } from '../row-stream.js';
 import type { Column, ExecOptions, JsonValue, QueryResult } from '../types.js';
 import { isServerError } from './postgres-errors.js';
 import { buildResult } from './postgres-result.js';
@@ -20,7 +20,7 @@ import { WireWriter } from './postgres-wire.js';
 
 /**
  * One streamed statement on the wire, as a pg "Submittable": Parse + Bind of the unnamed portal, then
- * PIPELINE `Execute`s with a row limit of STREAM_FETCH_ROWS each and a Flush (no Sync, so the portal and
+ * PIPELINE `Execute`s with a row limit of FETCH_ROWS each and a Flush (no Sync, so the portal and
  * its implicit transaction stay open). Each PortalSuspended hands the rows read so far to the sink and, when
  * the sink can take more, sends the next Execute, so the server computes the next rows while the gateway
  * encodes these; when the sink is full no Execute is sent, and a slow HTTP reader leaves the server waiting
@@ -66,6 +66,8 @@ export interface PgStreamEnd {
 
 /** Executes in flight at once. */
 const PIPELINE = 2;
+/** Rows per Execute: a piece of about STREAM_PIECE_BYTES for rows of a few short columns. */
+const FETCH_ROWS = 2500;
 
 /** `Execute` of the unnamed portal with a row limit, then `Flush`: one write. */
 function executeAndFlush(rows: number): Buffer {
@@ -78,7 +80,7 @@ function executeAndFlush(rows: number): Buffer {
   b.writeInt32BE(4, 11);
   return b;
 }
-const EXECUTE_FLUSH = executeAndFlush(STREAM_FETCH_ROWS);
+const EXECUTE_FLUSH = executeAndFlush(FETCH_ROWS);
 
 const TAG_WORD_RE = /^[A-Za-z]+/;
 const TAG_COUNT_RE = / (\d+)$/;
@@ -192,7 +194,7 @@ export class PgStreamQuery {
     const w = new WireWriter(64 + sql.length * 3 + values.length * 16);
     w.parse('', sql);
     w.bind('', values);
-    for (let i = 0; i < PIPELINE; i++) w.execute(STREAM_FETCH_ROWS);
+    for (let i = 0; i < PIPELINE; i++) w.execute(FETCH_ROWS);
     if (connection.stream.writable) connection.stream.write(w.finish());
     connection.flush();
     this.inFlight = PIPELINE;
@@ -214,7 +216,7 @@ export class PgStreamQuery {
       return;
     }
     this.pieceRows++;
-    if (this.out.length >= STREAM_CHUNK_CHARS) this.flushPiece();
+    if (this.out.length >= STREAM_PIECE_BYTES) this.flushPiece();
   }
 
   handleDataRow(msg: { fields: Array<string | null> }): void {
