@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { stringifyExact } from '../json-text.js';
-import { STREAM_PIECE_BYTES } from '../row-stream.js';
+import { STREAM_CHUNK_CHARS } from '../row-stream.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, GenericType, JsonValue } from '../types.js';
 import { coerceValue } from '../value-mapper.js';
@@ -23,8 +23,8 @@ import type { WorkerExecOptions } from './sqlite-worker.js';
  */
 
 /** Chunks the worker may send before the main thread acknowledges one (the next is encoded meanwhile). */
-export const STREAM_WINDOW = 3;
-/** Most rows in one chunk (a chunk also ends at STREAM_PIECE_BYTES characters). */
+export const STREAM_WINDOW = 2;
+/** Most rows in one chunk (a chunk also ends at STREAM_CHUNK_CHARS characters). */
 const CHUNK_ROWS = 10_000;
 
 export type StreamRequest =
@@ -155,7 +155,7 @@ function pump(host: StreamHost, s: Open): void {
     if (rows > 0) {
       s.credits--;
       s.rowCount += rows;
-      host.post({ id: s.id, stream: 'rows', text: toBytes(text), rows });
+      host.post({ id: s.id, stream: 'rows', text, rows });
     }
     // The rows before a failing one reach the client first, then the error does.
     if (error !== undefined) throw error;
@@ -173,14 +173,6 @@ function columnsOf(s: Open): Column[] {
     dbType: c.type ?? '',
     nullable: null,
   }));
-}
-
-/**
- * A chunk's text as UTF-8 bytes, encoded here in the worker rather than on the main thread; the buffer is
- * moved, not copied, to the main thread when it is a whole ArrayBuffer of its own (see `post`).
- */
-function toBytes(text: string): string | Uint8Array {
-  return text.length < 4096 ? text : Buffer.from(text, 'utf8');
 }
 
 /**
@@ -234,14 +226,14 @@ function cellText(value: unknown, type: GenericType | null, opts: WorkerExecOpti
   return stringifyExact(fromSqliteValue(value, type, opts.int64, opts.jsonNumbers));
 }
 
-/** Up to CHUNK_ROWS rows (or STREAM_PIECE_BYTES characters), encoded as execute encodes them. */
+/** Up to CHUNK_ROWS rows (or STREAM_CHUNK_CHARS characters), encoded as execute encodes them. */
 function chunk(s: Open): { text: string; rows: number; done: boolean; error?: unknown } {
   const { declared, inferred, targets, names, opts, prefixes } = s;
   const close = opts.rowMode === 'array' ? ']\n' : '}\n';
   const empty = opts.rowMode === 'array' ? '[' : '{';
   let text = '';
   let rows = 0;
-  while (rows < CHUNK_ROWS && text.length < STREAM_PIECE_BYTES) {
+  while (rows < CHUNK_ROWS && text.length < STREAM_CHUNK_CHARS) {
     let next: IteratorResult<unknown[]>;
     try {
       next = s.iter.next();
