@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { stringifyExact } from '../json-text.js';
-import { STREAM_CHUNK_CHARS } from '../row-stream.js';
+import { STREAM_CHUNK_CHARS, STREAM_FETCH_ROWS } from '../row-stream.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, GenericType, JsonValue } from '../types.js';
 import { coerceValue } from '../value-mapper.js';
@@ -22,10 +22,8 @@ import type { WorkerExecOptions } from './sqlite-worker.js';
  * Between chunks the worker is back in its event loop, where `stop` closes the iterator at once.
  */
 
-/** Chunks the worker may send before the main thread acknowledges one (the next is encoded meanwhile). */
+/** Chunks the worker may send before the main thread acknowledges one. */
 export const STREAM_WINDOW = 2;
-/** Most rows in one chunk (a chunk also ends at STREAM_CHUNK_CHARS characters). */
-const CHUNK_ROWS = 10_000;
 
 export type StreamRequest =
   | { id: number; op: 'stream'; sql: string; params: WireParam[]; opts: WorkerExecOptions }
@@ -34,7 +32,7 @@ export type StreamRequest =
 
 export type StreamMessage =
   | { id: number; stream: 'columns'; columns: Column[] }
-  | { id: number; stream: 'rows'; text: string | Uint8Array; rows: number }
+  | { id: number; stream: 'rows'; text: string; rows: number }
   | {
       id: number;
       stream: 'end';
@@ -65,8 +63,6 @@ interface Open {
   names: string[];
   meta: Database.ColumnDefinition[];
   columnsSent: boolean;
-  /** The fast row writer's text before each value; null: rows are built as values and stringified. */
-  prefixes: string[] | null;
 }
 
 export interface StreamHost {
@@ -138,7 +134,6 @@ export function handleStream(host: StreamHost, msg: StreamRequest): void {
     names: meta.map((c) => c.name),
     meta,
     columnsSent: false,
-    prefixes: fastPrefixes(meta, msg.opts),
   };
   pump(host, open);
 }
@@ -175,65 +170,12 @@ function columnsOf(s: Open): Column[] {
   }));
 }
 
-/**
- * The prefixes of the fast row writer (`{"name":` / `,"name":`, or `[` / `,`), or null when rows must go
- * the general way: a client coercion, raw values, or object keys JSON.stringify would not write as listed
- * (a duplicate name keeps the last value, `__proto__` is no own key).
- */
-function fastPrefixes(meta: Database.ColumnDefinition[], opts: WorkerExecOptions): string[] | null {
-  if (opts.valueMode === 'raw') return null;
-  if (opts.columnTypes && meta.some((c) => opts.columnTypes?.[c.name] !== undefined)) return null;
-  const names = meta.map((c) => c.name);
-  if (opts.rowMode === 'array') return names.map((_, i) => (i === 0 ? '[' : ','));
-  if (new Set(names).size !== names.length || names.includes('__proto__')) return null;
-  return names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
-}
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = -MAX_SAFE;
-
-/** Strings JSON.stringify would change (escapes; a lone surrogate is escaped too). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
-const NEEDS_ESCAPE_RE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/**
- * One value's JSON text as `stringifyExact(fromSqliteValue(value, type, ...))` writes it, without building
- * the value first for the common cells (text, finite numbers, NULL) of types that do not convert them.
- */
-function cellText(value: unknown, type: GenericType | null, opts: WorkerExecOptions): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') {
-    if (type !== 'JSON' && type !== 'DATETIME' && type !== 'TIMESTAMP') {
-      return NEEDS_ESCAPE_RE.test(value) ? JSON.stringify(value) : `"${value}"`;
-    }
-  } else if (typeof value === 'number') {
-    if (type !== 'BOOLEAN' && type !== 'DECIMAL' && Number.isFinite(value)) return String(value);
-  } else if (typeof value === 'bigint') {
-    // Within ±(2^53-1) encodeInt64 gives the same digits, quoted in "string" mode (not for INTEGER columns).
-    if (
-      value >= MIN_SAFE &&
-      value <= MAX_SAFE &&
-      type !== 'BOOLEAN' &&
-      type !== 'DOUBLE' &&
-      type !== 'FLOAT'
-    ) {
-      if (type === 'DECIMAL' || (opts.int64 === 'string' && type !== 'SMALLINT' && type !== 'INTEGER')) {
-        return `"${value}"`;
-      }
-      return String(value);
-    }
-  }
-  return stringifyExact(fromSqliteValue(value, type, opts.int64, opts.jsonNumbers));
-}
-
-/** Up to CHUNK_ROWS rows (or STREAM_CHUNK_CHARS characters), encoded as execute encodes them. */
+/** Up to STREAM_FETCH_ROWS rows (or STREAM_CHUNK_CHARS characters), encoded as execute encodes them. */
 function chunk(s: Open): { text: string; rows: number; done: boolean; error?: unknown } {
-  const { declared, inferred, targets, names, opts, prefixes } = s;
-  const close = opts.rowMode === 'array' ? ']\n' : '}\n';
-  const empty = opts.rowMode === 'array' ? '[' : '{';
+  const { declared, inferred, targets, names, opts } = s;
   let text = '';
   let rows = 0;
-  while (rows < CHUNK_ROWS && text.length < STREAM_CHUNK_CHARS) {
+  while (rows < STREAM_FETCH_ROWS && text.length < STREAM_CHUNK_CHARS) {
     let next: IteratorResult<unknown[]>;
     try {
       next = s.iter.next();
@@ -242,17 +184,6 @@ function chunk(s: Open): { text: string; rows: number; done: boolean; error?: un
     }
     if (next.done) return { text, rows, done: true };
     const raw = next.value;
-    if (prefixes) {
-      let line = raw.length === 0 ? empty : '';
-      for (let i = 0; i < raw.length; i++) {
-        const value = raw[i];
-        if (inferred[i] === null) inferred[i] = sqliteValueType(value);
-        line += (prefixes[i] as string) + cellText(value, declared[i] ?? null, opts);
-      }
-      text += line + close;
-      rows++;
-      continue;
-    }
     const out: JsonValue[] = [];
     for (let i = 0; i < raw.length; i++) {
       const value = raw[i];

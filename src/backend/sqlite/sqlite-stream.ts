@@ -93,9 +93,7 @@ export class WorkerStream {
         return;
       case 'rows': {
         if (this.sink.signal.aborted) return;
-        const t = msg.text;
-        const text = typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength);
-        if (this.sink.write(text, msg.rows)) this.more();
+        if (this.sink.write(msg.text, msg.rows)) this.more();
         else this.sink.ready().then(() => this.more());
         return;
       }
