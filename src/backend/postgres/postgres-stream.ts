@@ -1,6 +1,7 @@
 import { stringifyExact } from '../json-text.js';
 import { NdjsonOut } from '../ndjson-out.js';
 import { type RowSink, STREAM_CHUNK_CHARS, STREAM_PIECE_BYTES } from '../row-stream.js';
+import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, JsonValue, QueryResult } from '../types.js';
 import { isServerError } from './postgres-errors.js';
 import { buildResult } from './postgres-result.js';
@@ -114,6 +115,11 @@ export class PgStreamQuery {
   private settled = false;
   private cancelling: Promise<void> | null = null;
   private readonly onAbort = () => this.abort();
+  /**
+   * Executes kept in flight: 2 for a plain query only. A second Execute on a portal that ran a statement
+   * to completion (INSERT, UPDATE, a data-modifying WITH) fails with "portal cannot be run".
+   */
+  private readonly pipeline: number;
 
   constructor(private readonly plan: PgStreamPlan) {
     this.done = new Promise((resolve, reject) => {
@@ -122,6 +128,8 @@ export class PgStreamQuery {
     });
     this.done.catch(() => {});
     const { fields, opts } = plan;
+    const word = leadingKeyword(plan.sql);
+    this.pipeline = word === 'SELECT' || word === 'VALUES' || word === 'TABLE' ? PIPELINE : 1;
     this.types = fields.map((f) => plan.typeOf(f.dataTypeID));
     this.decoders = this.types.map((t) =>
       t ? decoderFor(t, opts.int64, opts.jsonNumbers) : (s: string) => s,
@@ -194,10 +202,10 @@ export class PgStreamQuery {
     const w = new WireWriter(64 + sql.length * 3 + values.length * 16);
     w.parse('', sql);
     w.bind('', values);
-    for (let i = 0; i < PIPELINE; i++) w.execute(FETCH_ROWS);
+    for (let i = 0; i < this.pipeline; i++) w.execute(FETCH_ROWS);
     if (connection.stream.writable) connection.stream.write(w.finish());
     connection.flush();
-    this.inFlight = PIPELINE;
+    this.inFlight = this.pipeline;
     return null;
   }
 
@@ -308,7 +316,7 @@ export class PgStreamQuery {
       this.sync();
       return;
     }
-    while (this.inFlight < PIPELINE) {
+    while (this.inFlight < this.pipeline) {
       this.inFlight++;
       if (this.wire.stream.writable) this.wire.stream.write(EXECUTE_FLUSH);
     }
