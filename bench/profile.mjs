@@ -7,6 +7,7 @@
  *   node bench/profile.mjs [--backend=sqlite|postgres|mysql] [--duration=10] [--connections=16]
  *                          [--sql='select ? as v'] [--top=30] [--profile=<existing.cpuprofile>]
  *                          [--path=/v1/batch --body=<file with the JSON body>]
+ *                          [--profile=<file> --window=<startUs>:<endUs>] (monotonic µs, as V8 stamps them)
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     path: { type: 'string', default: '/v1/execute' },
     body: { type: 'string' },
+    window: { type: 'string' },
   },
 });
 
@@ -147,7 +149,10 @@ function report(file, top, startUs, endUs) {
 
 async function main() {
   const top = Number(values.top);
-  if (values.profile) return report(values.profile, top);
+  if (values.profile) {
+    const [from, to] = (values.window ?? '').split(':').map(Number);
+    return report(values.profile, top, from, to);
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'sqlgate-prof-'));
   const runDir = join(ROOT, 'bench/results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(runDir, { recursive: true });

@@ -33,10 +33,10 @@ export function generatedRows(driver, n) {
 }
 
 /**
- * Streams `sql` through the gateway; resolves {rows, durationS, rowsPerS, peakRssMiB} where peakRssMiB is
+ * Streams `sql` (with execute `options`, if given) through the gateway; resolves {rows, durationS, rowsPerS, peakRssMiB} where peakRssMiB is
  * the highest gateway RSS sampled while the stream ran. Throws unless the trailer says done with the rows seen.
  */
-export async function streamThroughGateway(gw, sql) {
+export async function streamThroughGateway(gw, sql, options) {
   let peak = memoryOf(gw.pid).rssMiB;
   const sampler = setInterval(() => {
     peak = Math.max(peak, memoryOf(gw.pid).rssMiB);
@@ -71,7 +71,7 @@ export async function streamThroughGateway(gw, sql) {
         },
       );
       req.on('error', reject);
-      req.end(JSON.stringify({ sql }));
+      req.end(JSON.stringify(options ? { sql, options } : { sql }));
     });
     const durationS = (performance.now() - t0) / 1000;
     const last = tail.trimEnd().split('\n').pop();

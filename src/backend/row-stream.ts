@@ -11,6 +11,11 @@ import type { Column, ExecOptions } from './types.js';
 export const STREAM_FETCH_ROWS = 1000;
 /** A piece of rows is handed over once its text reaches this many characters, whatever its row count. */
 export const STREAM_CHUNK_CHARS = 64 * 1024;
+/**
+ * Where rows are encoded into a byte buffer (ndjson-out.ts), a piece goes to the socket at this many bytes:
+ * fewer, bigger writes (each write wakes the reader), still a small constant whatever the result's size.
+ */
+export const STREAM_PIECE_BYTES = 128 * 1024;
 
 /** Where a streaming backend puts the result. One per statement. */
 export interface RowSink {
@@ -24,7 +29,7 @@ export interface RowSink {
    * consumer's buffer is full: the backend must then stop reading from the database until `ready()`
    * resolves. Rows written after `signal` aborted are dropped.
    */
-  write(text: string, rows: number): boolean;
+  write(text: string | Buffer, rows: number): boolean;
   /** Resolves when the consumer can take more rows again (at once when it can now), or when aborted. */
   ready(): Promise<void>;
   /**

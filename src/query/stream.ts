@@ -220,7 +220,7 @@ class ResponseSink implements RowSink {
     this.res.write(`${JSON.stringify({ columns })}\n`);
   }
 
-  write(text: string, rows: number): boolean {
+  write(text: string | Buffer, rows: number): boolean {
     if (this.reason) return false;
     this.timer?.refresh();
     const { maxRows, maxBytes } = this.limits;
@@ -232,7 +232,7 @@ class ResponseSink implements RowSink {
       piece = firstLines(text, lines);
       over = `maxStreamRows (${maxRows})`;
     }
-    let bytes = Buffer.byteLength(piece);
+    let bytes = typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
     if (maxBytes > 0 && this.bytes + bytes > maxBytes) {
       [piece, lines, bytes] = withinBytes(piece, maxBytes - this.bytes);
       over = `maxStreamBytes (${maxBytes})`;
@@ -272,17 +272,28 @@ class ResponseSink implements RowSink {
 }
 
 /** The first `n` lines of NDJSON text. */
-function firstLines(text: string, n: number): string {
+function firstLines<T extends string | Buffer>(text: T, n: number): T {
   let at = -1;
   for (let i = 0; i < n; i++) {
     at = text.indexOf('\n', at + 1);
     if (at < 0) return text;
   }
-  return text.slice(0, at + 1);
+  return text.slice(0, at + 1) as T;
 }
 
 /** The whole lines of `text` that fit in `budget` UTF-8 bytes: [text, lines, bytes]. */
-function withinBytes(text: string, budget: number): [string, number, number] {
+function withinBytes(text: string | Buffer, budget: number): [string | Buffer, number, number] {
+  if (typeof text !== 'string') {
+    let end = 0;
+    let lines = 0;
+    for (;;) {
+      const nl = text.indexOf(10, end);
+      if (nl < 0 || nl + 1 > budget) break;
+      end = nl + 1;
+      lines++;
+    }
+    return [text.subarray(0, end), lines, end];
+  }
   let end = 0;
   let lines = 0;
   let bytes = 0;

@@ -1,9 +1,11 @@
 import { SqlgateError } from '../../errors.js';
 import { stringifyExact } from '../json-text.js';
+import { NdjsonOut } from '../ndjson-out.js';
 import {
   type RowSink,
   STREAM_CHUNK_CHARS,
   STREAM_FETCH_ROWS,
+  STREAM_PIECE_BYTES,
   type StreamExecOptions,
   type StreamSummary,
 } from '../row-stream.js';
@@ -22,6 +24,7 @@ import {
 } from './mysql-raw.js';
 import { type ColumnReader, decodeRow, ROW_TAKEN, type RowPacket } from './mysql-rows.js';
 import { type ColumnPlan, DDL_COMMANDS, encodeId, planColumns, UNTRACKED_STATE } from './mysql-statement.js';
+import { type CellWriter, cellWriterFor, writeRow } from './mysql-stream-bytes.js';
 import type { FieldInfo } from './mysql-types.js';
 import type { Encoder, MysqlParam } from './mysql-values.js';
 
@@ -125,6 +128,10 @@ function run(
     let plan: ColumnPlan | null = null;
     let planSet = -1;
     let prefixes: string[] | null = null;
+    // The byte path (binary rows with prefixes): cell writers, prefixes as bytes, the piece's buffer.
+    let writers: CellWriter[] | null = null;
+    let prefixBytes: Buffer[] = [];
+    const out = new NdjsonOut();
     let header: OkHeader | null = null;
     let failure: SqlgateError | null = null;
     let driverError: unknown = null;
@@ -139,7 +146,7 @@ function run(
 
     const flush = () => {
       if (pieceRows === 0 || sink.signal.aborted) return;
-      const text = piece;
+      const text: string | Buffer = writers ? out.take() : piece;
       const n = pieceRows;
       piece = '';
       pieceRows = 0;
@@ -222,6 +229,7 @@ function run(
       failure = err instanceof SqlgateError ? err : services.mapError(err);
       piece = '';
       pieceRows = 0;
+      out.truncate(0);
       setImmediate(onAbort);
     };
     const take = (line: string) => {
@@ -233,6 +241,19 @@ function run(
       const decoder = {
         next(packet: RowPacket): typeof ROW_TAKEN {
           if (failure || !plan || setIndex !== planSet || sink.signal.aborted) return ROW_TAKEN;
+          if (writers) {
+            const mark = out.length;
+            try {
+              writeRow(packet, writers, prefixBytes, objects ? '}' : ']', out);
+            } catch (err) {
+              out.truncate(mark);
+              fail(err);
+              return ROW_TAKEN;
+            }
+            pieceRows++;
+            if (out.length >= STREAM_PIECE_BYTES) flush();
+            return ROW_TAKEN;
+          }
           try {
             take(
               prefixes
@@ -264,6 +285,19 @@ function run(
         const unique = new Set(names).size === names.length && !names.includes('__proto__');
         if (!objects) prefixes = names.map((_, i) => (i === 0 ? '[' : ','));
         else if (unique) prefixes = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
+        const ascii = prefixes?.every((x) => /^[\x20-\x7e]*$/.test(x));
+        if (values && prefixes && ascii) {
+          const p = plan;
+          prefixBytes = prefixes.map((x) => Buffer.from(x, 'latin1'));
+          writers = fields.map((f, i) =>
+            cellWriterFor(
+              f,
+              (p.columns[i] as { type: import('../types.js').GenericType }).type,
+              opts.int64,
+              p.readers[i] as ColumnReader,
+            ),
+          );
+        }
         sink.columns(plan.columns);
       } catch (err) {
         fail(err);
