@@ -150,8 +150,10 @@ class StepSink implements RowSink {
     this.w.line({ type: 'step_begin', step: this.step, cols: hranaCols(columns) });
   }
 
-  write(text: string, rows: number): boolean {
+  write(chunk: string | Buffer, rows: number): boolean {
     if (this.signal.aborted) return false;
+    // The byte paths (PostgreSQL, MariaDB) hand over UTF-8 buffers; rows are cut on characters here.
+    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     const cols = this.cols ?? [];
     const { maxRows, maxBytes } = this.w.limits;
     if (!this.wantRows) return this.w.write('');

@@ -27,6 +27,7 @@ import { type ColumnPlan, DDL_COMMANDS, encodeId, planColumns, UNTRACKED_STATE }
 import { type CellWriter, cellWriterFor, writeRow } from './mysql-stream-bytes.js';
 import type { FieldInfo } from './mysql-types.js';
 import type { Encoder, MysqlParam } from './mysql-values.js';
+import { decodeRowsWith, watchEofStatus } from './mysql2-internals.js';
 
 /**
  * A streamed MySQL/MariaDB statement: mysql2's row events (binary rows decoded straight from the packet,
@@ -217,14 +218,9 @@ function run(
     const cmd: RawCommand = values
       ? raw.execute({ sql, values, rowsAsArray: true })
       : raw.query({ sql, rowsAsArray: true });
-    const rowState = (Object.getPrototypeOf(cmd) as { row?: unknown }).row;
-    if (typeof rowState === 'function') {
-      const handle = cmd.execute;
-      cmd.execute = function (this: RawCommand, packet, connection) {
-        if (packet && this.next === rowState && packet.isEOF()) state.status = packet.eofStatusFlags();
-        return handle.call(this, packet, connection);
-      };
-    }
+    watchEofStatus(cmd, !!values, (flags) => {
+      state.status = flags;
+    });
     const fail = (err: unknown) => {
       failure = err instanceof SqlgateError ? err : services.mapError(err);
       piece = '';
@@ -266,13 +262,7 @@ function run(
           return ROW_TAKEN;
         },
       };
-      class RowDecoder {
-        constructor() {
-          // biome-ignore lint/correctness/noConstructorReturn: mysql2 takes the decoder from `new`.
-          return decoder;
-        }
-      }
-      cmd.buildParserFromFields = () => RowDecoder;
+      decodeRowsWith(cmd, decoder);
     }
 
     cmd.on('fields', (fields: FieldInfo[] | undefined) => {

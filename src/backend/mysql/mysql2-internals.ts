@@ -11,8 +11,8 @@ import type { MysqlParam } from './mysql-values.js';
  * test/unit/driver-internals.test.ts. mysql2 is pinned exactly in package.json.
  *
  * Users outside the statement path: mysql-stream.ts (issue #14) hooks the same command members
- * (`execute`, `next`, prototype `row`, `buildParserFromFields`) and reads the same packet methods; it is
- * switched over to this file at merge.
+ * (`execute`, `next`, prototype `row`, `buildParserFromFields`) through watchEofStatus and
+ * decodeRowsWith below, and reads the packet methods listed here (mysql-stream-bytes.ts).
  */
 
 /** The version the members below were checked against (package.json pins it exactly). */

@@ -9,7 +9,10 @@ import type pg from 'pg';
  * pinned exactly in package.json so an upgrade is a deliberate step that runs that test.
  *
  * Users outside this folder's statement path: postgres-stream.ts (issue #14) uses PgWire.execute/flush
- * and the same Submittable hooks; it is switched over to this file at merge.
+ * and the same Submittable hooks, typed from this file. postgres-stream-bytes.ts also relies on one more
+ * detail: while a stream runs it takes over the socket's single 'data' listener (pg-protocol's parser)
+ * and hands every non-row message back to it; with any other listener count it keeps pg's own path
+ * (correct, only slower), so that one is a fast path, not a correctness dependency.
  */
 
 /** The versions the members below were checked against (package.json pins them exactly). */

@@ -3,9 +3,10 @@ import { NdjsonOut } from '../ndjson-out.js';
 import { type RowSink, STREAM_CHUNK_CHARS, STREAM_PIECE_BYTES } from '../row-stream.js';
 import { leadingKeyword } from '../sql-lexer.js';
 import type { Column, ExecOptions, JsonValue, QueryResult } from '../types.js';
+import type { PgWire } from './pg-internals.js';
 import { isServerError } from './postgres-errors.js';
 import { buildResult } from './postgres-result.js';
-import type { PgWire, RawResult, StatementFailure } from './postgres-statement.js';
+import type { RawResult, StatementFailure } from './postgres-statement.js';
 import type { FieldDescription } from './postgres-statement-cache.js';
 import {
   byteEncoderFor,
