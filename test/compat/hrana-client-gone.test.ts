@@ -1,9 +1,8 @@
 import { request } from 'node:http';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Driver, MYSQL_URL, PG_URL, testBackends, uniqueName } from '../helpers/backends.js';
+import { type Driver, testBackends, uniqueName } from '../helpers/backends.js';
 import { postStream, seriesSql } from '../helpers/ndjson.js';
+import { runningStatements } from '../helpers/server-activity.js';
 import { type ServedApp, serveTestApp } from './serve.js';
 
 /**
@@ -15,36 +14,6 @@ import { type ServedApp, serveTestApp } from './serve.js';
  */
 
 const backends = await testBackends();
-
-/** Statements still running on the server with `marker` in their text (other connections than ours). */
-async function running(driver: Driver, marker: string): Promise<number> {
-  if (driver === 'postgres') {
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    try {
-      const r = await c.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE $1",
-        [`%${marker}%`],
-      );
-      return r.rows[0].n as number;
-    } finally {
-      await c.end();
-    }
-  }
-  if (driver === 'mysql') {
-    const c = await mysql.createConnection(MYSQL_URL);
-    try {
-      const [rows] = await c.query(
-        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ?',
-        [`%${marker}%`],
-      );
-      return Number((rows as Array<{ n: number }>)[0]?.n);
-    } finally {
-      await c.end();
-    }
-  }
-  return 0; // SQLite: the pool's one worker being free again is the check (see `settled`).
-}
 
 /** A statement that runs for a long time without a row to stream (minutes, unless cancelled). */
 function slowSql(driver: Driver, marker: string): string {
@@ -99,7 +68,9 @@ for (const b of backends) {
     const settled = async (marker: string) =>
       waitUntil(
         async () =>
-          s.app.sessions.size === 0 && pool().inUse === 0 && (await running(b.driver, marker)) === 0,
+          s.app.sessions.size === 0 &&
+          pool().inUse === 0 &&
+          (await runningStatements(b.driver, marker)) === 0,
         1000,
       );
     /** The backend answers again (for SQLite: its single worker is not still computing). */

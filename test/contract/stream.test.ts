@@ -1,10 +1,9 @@
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers/app.js';
 import { makeTestApp } from '../helpers/app.js';
-import { type Driver, MYSQL_URL, PG_URL, testBackends, uniqueName } from '../helpers/backends.js';
+import { testBackends, uniqueName } from '../helpers/backends.js';
 import { failingSql, postStream, seriesSql } from '../helpers/ndjson.js';
+import { runningStatements } from '../helpers/server-activity.js';
 
 /**
  * NDJSON streaming (Accept: application/x-ndjson) against every backend, over a real socket: a million
@@ -12,36 +11,6 @@ import { failingSql, postStream, seriesSql } from '../helpers/ndjson.js';
  * client that goes away cancelling the statement and returning its connection.
  */
 const backends = await testBackends();
-
-/** Statements of this backend's server still running with `marker` in their text (other connections). */
-async function running(driver: Driver, marker: string): Promise<number> {
-  if (driver === 'postgres') {
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    try {
-      const r = await c.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE $1",
-        [`%${marker}%`],
-      );
-      return r.rows[0].n as number;
-    } finally {
-      await c.end();
-    }
-  }
-  if (driver === 'mysql') {
-    const c = await mysql.createConnection(MYSQL_URL);
-    try {
-      const [rows] = await c.query(
-        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ?',
-        [`%${marker}%`],
-      );
-      return Number((rows as Array<{ n: number }>)[0]?.n);
-    } finally {
-      await c.end();
-    }
-  }
-  return 0;
-}
 
 async function waitUntil(what: () => Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -199,7 +168,7 @@ describe.each(backends)('stream contract: $driver', (tb) => {
     expect(pool().inUse).toBe(1);
     s.destroy();
     const stopped = await waitUntil(
-      async () => pool().inUse === 0 && (await running(tb.driver, marker)) === 0,
+      async () => pool().inUse === 0 && (await runningStatements(tb.driver, marker)) === 0,
       1000,
     );
     expect(stopped).toBe(true);
