@@ -82,7 +82,13 @@ def start_gateway(extra: Optional[Dict[str, Any]] = None, kinds: Optional[List[s
     served: List[str] = []
     skipped: Dict[str, str] = {}
     if "sqlite" in wanted:
-        backends[NAMES["sqlite"]] = {"driver": "sqlite", "database": str(tmp / "gateway.sqlite"), "pool": {"max": 4}}
+        backends[NAMES["sqlite"]] = {
+            "driver": "sqlite",
+            "database": str(tmp / "gateway.sqlite"),
+            "pool": {"max": 4},
+            # tests/test_scratch.py: private databases per session (off unless a backend enables them).
+            "scratch": {"enabled": True, "principals": ["*"], "maxSessions": 4},
+        }
         served.append("sqlite")
     for kind, url in (("postgres", PG_URL), ("mysql", MYSQL_URL)):
         if kind not in wanted:

@@ -27,7 +27,7 @@ _ASYNC_KINDS: Dict[str, Tuple[str, str, str]] = {
 
 _OPTION_FIELDS = (
     "sqlgate_url", "sqlgate_token", "sqlgate_backend", "sqlgate_timeout", "sqlgate_connect_timeout",
-    "sqlgate_session_idle_timeout_ms",
+    "sqlgate_session_idle_timeout_ms", "sqlgate_scratch",
 )
 
 

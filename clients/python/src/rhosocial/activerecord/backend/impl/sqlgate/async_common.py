@@ -83,6 +83,7 @@ class AsyncSqlgateBackendMixin:
             placeholder_style=self.SQLGATE_PLACEHOLDERS and info.get("placeholderStyle"),
             in_transaction=lambda: bool(self._transaction_manager and self._transaction_manager.is_active),
             idle_timeout_ms=c.sqlgate_session_idle_timeout_ms,
+            scratch=c.sqlgate_scratch,
             detect_types=self._sqlgate_detect_types(),
         )
         self.log(logging.INFO, f"Opened sqlgate session on backend {info['name']} ({info.get('serverVersion')})")

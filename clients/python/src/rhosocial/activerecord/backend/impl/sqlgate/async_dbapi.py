@@ -32,6 +32,7 @@ class AsyncSessionConnection(SessionConnection):
         in_transaction: Callable[[], bool],
         idle_timeout_ms: Optional[int] = None,
         detect_types: int = 0,
+        scratch: bool = False,
     ) -> None:
         self._t = transport  # type: ignore[assignment]
         self.backend = backend
@@ -39,6 +40,7 @@ class AsyncSessionConnection(SessionConnection):
         self._style = placeholder_style
         self._in_tx = in_transaction
         self._idle_timeout_ms = idle_timeout_ms
+        self._scratch = scratch
         self.detect_types = detect_types
         self.session_id: Optional[str] = None
         self.closed = False
@@ -103,6 +105,12 @@ class AsyncSessionConnection(SessionConnection):
                         raise orm.TransactionError(
                             f"sqlgate session {e.code.lower().replace('_', ' ')} inside a transaction; "
                             "the gateway rolled the transaction back"
+                        ) from e
+                    if self._scratch:
+                        self.broken = True
+                        raise orm.ConnectionError(
+                            f"sqlgate scratch session {e.code.lower().replace('_', ' ')}: its database is gone "
+                            "with it (a new session would start empty)"
                         ) from e
                     if attempt == 0:
                         await self._open_session_async()

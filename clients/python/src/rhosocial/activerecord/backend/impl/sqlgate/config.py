@@ -30,6 +30,10 @@ class SqlgateOptions:
     sqlgate_connect_timeout: float = 10.0
     #: Idle timeout asked for the session (ms); None = the gateway's default (sessions.idleTimeoutMs).
     sqlgate_session_idle_timeout_ms: Optional[int] = None
+    #: SQLite only: open the session on a fresh private scratch database (``"scratch": true``; the backend
+    #: must allow it, see docs/api.md "Scratch sessions"). It is empty at first and gone when the session
+    #: ends, so an expired scratch session is never reopened behind the ORM's back (ConnectionError).
+    sqlgate_scratch: bool = False
 
 
 @dataclass

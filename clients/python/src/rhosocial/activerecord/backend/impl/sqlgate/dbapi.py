@@ -134,6 +134,7 @@ class SessionConnection:
         in_transaction: Callable[[], bool],
         idle_timeout_ms: Optional[int] = None,
         detect_types: int = 0,
+        scratch: bool = False,
     ) -> None:
         self._t = transport
         self.backend = backend
@@ -141,6 +142,7 @@ class SessionConnection:
         self._style = placeholder_style  # None: the ORM's SQL already uses the server's placeholders
         self._in_tx = in_transaction
         self._idle_timeout_ms = idle_timeout_ms
+        self._scratch = scratch
         #: SQLite: sqlite3's ``detect_types`` flags, applied to results as the sqlite3 module would.
         self.detect_types = detect_types
         self.session_id: Optional[str] = None
@@ -155,6 +157,8 @@ class SessionConnection:
         body: Dict[str, Any] = {"backend": self.backend, "begin": False}
         if self._idle_timeout_ms:
             body["idleTimeoutMs"] = self._idle_timeout_ms
+        if self._scratch:
+            body["scratch"] = True
         return body
 
     def _open_session(self) -> None:
@@ -224,6 +228,12 @@ class SessionConnection:
                         raise orm.TransactionError(
                             f"sqlgate session {e.code.lower().replace('_', ' ')} inside a transaction; "
                             "the gateway rolled the transaction back"
+                        ) from e
+                    if self._scratch:
+                        self.broken = True
+                        raise orm.ConnectionError(
+                            f"sqlgate scratch session {e.code.lower().replace('_', ' ')}: its database is gone "
+                            "with it (a new session would start empty)"
                         ) from e
                     if attempt == 0:
                         self._open_session()
