@@ -29,7 +29,9 @@ export interface RowSink {
    * consumer's buffer is full: the backend must then stop reading from the database until `ready()`
    * resolves. Rows written after `signal` aborted are dropped.
    */
-  write(text: string | Buffer, rows: number): boolean;
+  // A property, not a method: TypeScript then checks implementations strictly, so a sink that only takes
+  // strings fails to compile instead of receiving the byte paths' Buffers at run time.
+  write: (text: string | Buffer, rows: number) => boolean;
   /** Resolves when the consumer can take more rows again (at once when it can now), or when aborted. */
   ready(): Promise<void>;
   /**
